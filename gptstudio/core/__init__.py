@@ -1,0 +1,1 @@
+"""Qt-free, model-free helpers: image I/O, masks, tiling, devices, progress, errors."""

@@ -1,0 +1,106 @@
+"""Masks: float32 ``H×W`` arrays in [0, 1] where 1 (white) means "change this pixel".
+
+Masks arrive from files of any mode, from an image's alpha (transparent = change), from painted
+arrays in the GUI. Every path ends in the same representation so that the tasks composite once.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from gptstudio.core.errors import ImageReadError, MaskError
+from gptstudio.core.imageio import ImageData, load_image
+
+
+def mask_from_array(array: np.ndarray, *, threshold: float | None = None) -> np.ndarray:
+    """Any array (bool, uint8, uint16, float; gray, RGB or RGBA) to a float mask in [0, 1].
+
+    Colour masks use their luminance; an RGBA mask whose colour is flat uses its alpha.
+    """
+    arr = np.asarray(array)
+    if arr.dtype == bool:
+        out = arr.astype(np.float32)
+    elif arr.dtype == np.uint8:
+        out = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        out = arr.astype(np.float32) / 65535.0
+    else:
+        out = np.clip(arr.astype(np.float32), 0.0, 1.0)
+    if out.ndim == 3:
+        if out.shape[2] == 4:
+            rgb, a = out[:, :, :3], out[:, :, 3]
+            out = a if float(rgb.max() - rgb.min()) < 1e-6 else rgb.mean(axis=2) * a
+        elif out.shape[2] in (1, 3):
+            out = out.mean(axis=2)
+        else:
+            raise MaskError(f"A mask needs 1, 3 or 4 channels, not {out.shape[2]}.")
+    if out.ndim != 2:
+        raise MaskError(f"A mask must be a 2-D image, got shape {arr.shape}.")
+    if threshold is not None:
+        out = (out >= threshold).astype(np.float32)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def mask_from_image(image: ImageData) -> np.ndarray:
+    """A mask file: white = change. Gray, colour, palette or 16-bit all work."""
+    if image.alpha is not None and float(image.rgb.max() - image.rgb.min()) < 1e-6:
+        return np.ascontiguousarray(image.alpha, dtype=np.float32)
+    return np.ascontiguousarray(image.rgb.mean(axis=2), dtype=np.float32)
+
+
+def mask_from_alpha(image: ImageData) -> np.ndarray:
+    """Transparent pixels are the ones to fill (as in erasing to transparency in other editors)."""
+    if image.alpha is None:
+        raise MaskError("This image has no transparency to use as a mask.")
+    return np.ascontiguousarray(1.0 - image.alpha, dtype=np.float32)
+
+
+def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a mask file and check that it matches ``size`` = (width, height)."""
+    try:
+        mask = mask_from_image(load_image(path))
+    except ImageReadError as exc:
+        raise MaskError(f"The mask could not be read: {exc.message}") from exc
+    if size is not None:
+        check_mask_size(mask, size)
+    return mask
+
+
+def check_mask_size(mask: np.ndarray, size: tuple[int, int]) -> None:
+    """Raise a clear :class:`MaskError` when the mask is not (width, height) = ``size``."""
+    h, w = mask.shape[:2]
+    if (w, h) != tuple(size):
+        raise MaskError(
+            f"The mask is {w}×{h} but the image is {size[0]}×{size[1]}; they must be the same size."
+        )
+
+
+def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Grow the masked area by ``pixels`` (a round structuring element), so fills reach past edges."""
+    if pixels <= 0:
+        return mask.astype(np.float32, copy=True)
+    k = 2 * pixels + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.dilate(mask.astype(np.float32), kernel)
+
+
+def feather(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Soften the mask edge with a Gaussian of ``radius`` pixels, so results blend without seams."""
+    if radius <= 0:
+        return mask.astype(np.float32, copy=True)
+    sigma = radius / 2.0
+    out = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=sigma)
+    return np.clip(out, 0.0, 1.0)
+
+
+def invert(mask: np.ndarray) -> np.ndarray:
+    return (1.0 - mask).astype(np.float32)
+
+
+def composite(original: np.ndarray, result: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Keep ``original`` where the mask is 0 and ``result`` where it is 1, blending in between."""
+    m = mask[:, :, None] if mask.ndim == 2 else mask
+    return (original * (1.0 - m) + result * m).astype(np.float32)

@@ -1,0 +1,84 @@
+"""One object that is both the progress sink and the cancel token (after Orange3's ``TaskState``).
+
+Engines and tasks receive a :class:`TaskState` and call :meth:`TaskState.check` between tiles and
+steps; the GUI worker or the CLI progress bar subscribe through the callback. Nothing here knows
+about Qt, so the same task code runs in the worker thread, the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gptstudio.core.errors import CancelledError
+
+#: ``callback(fraction, message)``: fraction in [0, 1].
+ProgressCallback = Callable[[float, str], None]
+#: ``preview(rgb_float_array)``: an intermediate result the GUI may show.
+PreviewCallback = Callable[[object], None]
+
+
+class CancelToken:
+    """A thread-safe flag: set from the GUI thread, checked from the worker."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise CancelledError()
+
+
+@dataclass
+class TaskState:
+    """Progress reporting plus cancellation for one job.
+
+    ``sub(start, end)`` gives a child state that maps its own 0..1 onto ``start..end`` of this
+    one, so a task can hand a tiler or a sampling loop its own slice of the progress bar.
+    """
+
+    callback: ProgressCallback | None = None
+    preview: PreviewCallback | None = None
+    token: CancelToken = field(default_factory=CancelToken)
+    _start: float = 0.0
+    _end: float = 1.0
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Report progress within this state's slice; also a cancellation point."""
+        self.token.raise_if_cancelled()
+        if self.callback is not None:
+            f = min(max(fraction, 0.0), 1.0)
+            self.callback(self._start + (self._end - self._start) * f, message)
+
+    def check(self) -> None:
+        """Raise :class:`CancelledError` if the user asked to stop."""
+        self.token.raise_if_cancelled()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.token.cancelled
+
+    def show_preview(self, image: object) -> None:
+        if self.preview is not None:
+            self.preview(image)
+
+    def sub(self, start: float, end: float) -> TaskState:
+        span = self._end - self._start
+        return TaskState(
+            callback=self.callback,
+            preview=self.preview,
+            token=self.token,
+            _start=self._start + span * start,
+            _end=self._start + span * end,
+        )

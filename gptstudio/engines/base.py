@@ -1,0 +1,86 @@
+"""What every engine declares and offers, so tasks, the CLI and the GUI treat them alike.
+
+An engine is a loaded model (or a classical method) plus an :class:`EngineInfo` descriptor: which
+tasks it serves, its size requirements and tiling hints, which dtypes it supports, and which
+request parameters it actually uses (the GUI shows only those controls).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gptstudio.core.progress import TaskState
+from gptstudio.core.tiling import SizeRequirements
+
+#: Task names, as used by the CLI, the GUI and the catalog.
+TASKS = ("denoise", "restore", "inpaint", "generate")
+#: Restoration modes: what kind of damage to remove.
+RESTORE_MODES = ("all", "jpeg", "deblur", "denoise")
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """A descriptor of an engine, independent of its weights being loaded."""
+
+    id: str
+    name: str
+    tasks: tuple[str, ...]
+    architecture: str
+    description: str = ""
+    size: SizeRequirements = field(default_factory=SizeRequirements)
+    scale: int = 1
+    supports_half: bool = False
+    supports_bf16: bool = False
+    #: Preferred tile edge in pixels on the CPU (0 = process whole images) and tile overlap.
+    tile: int = 512
+    overlap: int = 32
+    #: Request parameters this engine uses: strength, mode, prompt, negative_prompt, seed, steps,
+    #: guidance. The GUI hides controls for the others.
+    uses: frozenset[str] = frozenset()
+    licence: str = ""
+
+
+class RestorationEngine(ABC):
+    """Image in, image out of the same size (denoise, restore)."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def restore(
+        self,
+        rgb: np.ndarray,
+        *,
+        strength: float,
+        mode: str,
+        state: TaskState,
+        tile: int | None = None,
+    ) -> np.ndarray:
+        """Return a cleaned float32 ``H×W×3`` image; check ``state`` between tiles or steps."""
+
+
+class InpaintEngine(ABC):
+    """Fill the masked area (1 = fill) of an image."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def inpaint(
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        *,
+        prompt: str,
+        negative_prompt: str,
+        seed: int,
+        steps: int,
+        guidance: float,
+        strength: float,
+        state: TaskState,
+    ) -> np.ndarray:
+        """Return a float32 ``H×W×3`` image; only the masked area is kept by the task."""
+
+
+Engine = RestorationEngine | InpaintEngine

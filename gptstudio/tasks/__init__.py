@@ -1,0 +1,37 @@
+"""One module per user task. Each takes a frozen request, a :class:`TaskState`, returns a result.
+
+``run(request, state)`` dispatches on the request's type, so the CLI, the batch runner and the GUI
+worker all call the same entry point.
+"""
+
+from __future__ import annotations
+
+from gptstudio.core.progress import TaskState
+from gptstudio.tasks.requests import (
+    DenoiseRequest,
+    InpaintRequest,
+    Request,
+    RestoreRequest,
+    TaskResult,
+)
+
+
+def run(request: Request, state: TaskState | None = None) -> TaskResult:
+    """Run any task request and return its result (raises GptStudioError subclasses on failure)."""
+    state = state or TaskState()
+    if isinstance(request, DenoiseRequest):
+        from gptstudio.tasks.denoise import denoise
+
+        return denoise(request, state)
+    if isinstance(request, RestoreRequest):
+        from gptstudio.tasks.restore import restore
+
+        return restore(request, state)
+    if isinstance(request, InpaintRequest):
+        from gptstudio.tasks.inpaint import inpaint
+
+        return inpaint(request, state)
+    raise TypeError(f"Unknown request type {type(request).__name__}")
+
+
+__all__ = ["DenoiseRequest", "InpaintRequest", "Request", "RestoreRequest", "TaskResult", "run"]

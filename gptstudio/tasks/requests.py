@@ -1,0 +1,72 @@
+"""Pure-data job requests and results (after krita-ai-diffusion): no Qt, no loaded models.
+
+A request is frozen so the GUI can hand it to the worker thread and keep editing safely; it
+carries every parameter needed to repeat the job, which also goes into the output PNG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gptstudio.core.imageio import ImageData
+
+
+@dataclass(frozen=True, eq=False)
+class _Common:
+    image: ImageData
+    #: A model id from the registry; None picks the task's default.
+    model: str | None = None
+    #: 'auto', 'cpu', 'cuda', 'mps' (None = GPTSTUDIO_DEVICE or auto).
+    device: str | None = None
+    #: Tile edge in pixels; None = the engine's hint, 0 = whole image.
+    tile: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class DenoiseRequest(_Common):
+    """Remove noise. ``strength`` 0..1: 0 returns the input, 1 removes as much as the model can."""
+
+    strength: float = 0.5
+    task: str = field(default="denoise", init=False)
+
+
+@dataclass(frozen=True, eq=False)
+class RestoreRequest(_Common):
+    """Remove JPEG artefacts, blur or noise; ``mode`` says which ('all', 'jpeg', 'deblur', 'denoise')."""
+
+    mode: str = "all"
+    strength: float = 1.0
+    task: str = field(default="restore", init=False)
+
+
+@dataclass(frozen=True, eq=False)
+class InpaintRequest(_Common):
+    """Fill the masked area (mask: float H×W, 1 = fill)."""
+
+    mask: np.ndarray | None = None
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int = 12
+    guidance: float = 4.0
+    strength: float = 1.0
+    #: Soften the mask edge by this many pixels when compositing the result.
+    feather: float = 4.0
+    #: Grow the mask by this many pixels before filling, so fills reach past object edges.
+    grow: int = 2
+    task: str = field(default="inpaint", init=False)
+
+
+Request = DenoiseRequest | RestoreRequest | InpaintRequest
+
+
+@dataclass(frozen=True, eq=False)
+class TaskResult:
+    """The output image plus the parameters that produced it (stored in PNG outputs)."""
+
+    image: ImageData
+    params: dict[str, Any]
+    seconds: float
