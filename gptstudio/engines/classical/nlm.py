@@ -1,6 +1,6 @@
 """Non-local means colour denoising (OpenCV's ``fastNlMeansDenoisingColored``).
 
-The "classical" choice for denoise and restore: no weights, works everywhere, and the baseline
+The "classical" choice for denoise: no weights, works everywhere, and the baseline
 that BENCHMARKS.md compares our Transformer against.
 """
 
@@ -17,7 +17,7 @@ from gptstudio.engines.base import EngineInfo, RestorationEngine
 INFO = EngineInfo(
     id="classical-nlm",
     name="Non-local means (classical, OpenCV)",
-    tasks=("denoise", "restore"),
+    tasks=("denoise",),
     architecture="opencv-nlm",
     description="OpenCV's fast non-local means. No model needed; slower and softer than learned models.",
     size=SizeRequirements(minimum=8),

@@ -1,0 +1,15 @@
+"""Shared fixtures: every test runs with its own user-data folder and offscreen Qt."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep models, autosaves and checkpoints of a test out of the real user folder."""
+    monkeypatch.setenv("GPTSTUDIO_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
