@@ -31,7 +31,7 @@ def resolve_engine(task: str, model: str | None, device: str | None) -> tuple[En
 def base_params(task: str, info: EngineInfo, device: str, **extra: Any) -> dict[str, Any]:
     from gptstudio import __version__
 
-    return {"task": task, "model": info.id, "device": device, "version": __version__, **extra}
+    return {"task": task, "model": info.id, "device": device, "program": f"gptstudio {__version__}", **extra}
 
 
 @contextmanager

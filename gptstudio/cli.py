@@ -1,0 +1,300 @@
+"""The ``gptstudio`` command: every task the window does, from a terminal or a script.
+
+Failures a user can cause print one clear line and exit non-zero; ``--debug`` shows the
+traceback. Long work shows a progress bar on stderr. Heavy imports (torch, Qt) happen only in
+the command that needs them, so ``gptstudio --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gptstudio import __version__
+from gptstudio.core.errors import GptStudioError, ImageWriteError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+def _add_io_arguments(p: argparse.ArgumentParser, task: str) -> None:
+    p.add_argument("input", type=Path, help="the image to process")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help=f"where to write the result (default: INPUT-{task}.png beside the input; never overwrites)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it already exists")
+    p.add_argument("--model", help="model id (see `gptstudio models`); default: the best installed")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: $GPTSTUDIO_DEVICE or auto)")
+    p.add_argument("--tile", type=int, help="tile size in pixels (0 = whole image; default: the model's)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP output quality (default 95)")
+    p.add_argument(
+        "--max-megapixels",
+        type=float,
+        help="refuse images larger than this (decompression-bomb guard; default 200)",
+    )
+
+
+def build_parser(restore_available: bool | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``restore`` appears only when an engine can restore."""
+    parser = argparse.ArgumentParser(
+        prog="gptstudio",
+        description="GPT Studio: denoise, restore and inpaint images with Transformers.",
+    )
+    parser.add_argument("--version", action="version", version=f"gptstudio {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("gui", help="open the editor window")
+    g.add_argument("image", nargs="?", type=Path, help="an image to open")
+    g.add_argument("--mask", type=Path, help="a mask to load with the image (white = change)")
+    g.set_defaults(func=_cmd_gui)
+
+    d = sub.add_parser("denoise", help="remove noise from an image")
+    _add_io_arguments(d, "denoise")
+    d.add_argument(
+        "--strength", type=float, default=0.5, help="0 keeps the input, 1 removes the most (default 0.5)"
+    )
+    d.set_defaults(func=_cmd_denoise)
+
+    if restore_available is None:
+        restore_available = _task_available("restore")
+    if restore_available:
+        from gptstudio.engines.base import RESTORE_MODES
+
+        r = sub.add_parser("restore", help="remove JPEG artefacts, blur and noise")
+        _add_io_arguments(r, "restore")
+        r.add_argument("--mode", choices=RESTORE_MODES, default="all", help="what to repair (default all)")
+        r.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 full effect")
+        r.set_defaults(func=_cmd_restore)
+
+    i = sub.add_parser("inpaint", help="fill the masked area of an image")
+    _add_io_arguments(i, "inpaint")
+    src = i.add_mutually_exclusive_group(required=True)
+    src.add_argument("--mask", type=Path, help="mask image, white = fill (any mode, same size)")
+    src.add_argument(
+        "--mask-from-alpha", action="store_true", help="fill the transparent pixels of the input"
+    )
+    i.add_argument("--prompt", default="", help="what to put in the masked area (prompted models)")
+    i.add_argument("--negative-prompt", default="", help="what to avoid (prompted models)")
+    i.add_argument("--seed", type=int, help="seed for repeatable results (default: random)")
+    i.add_argument("--steps", type=int, default=12, help="sampling steps (generative models)")
+    i.add_argument("--feather", type=float, default=4.0, help="soften the mask edge by N pixels")
+    i.set_defaults(func=_cmd_inpaint)
+
+    n = sub.add_parser("info", help="print the parameters stored in an image this program wrote")
+    n.add_argument("file", type=Path)
+    n.set_defaults(func=_cmd_info)
+
+    m = sub.add_parser("models", help="list the installed models and the tasks they do")
+    m.set_defaults(func=_cmd_models)
+
+    _register_optional(sub)
+    return parser
+
+
+def _task_available(task: str) -> bool:
+    from gptstudio.models import registry
+
+    return bool(registry.models_for(task))
+
+
+def _register_optional(sub: Any) -> None:
+    """Commands that live with their feature (training) add themselves when present."""
+    try:
+        from gptstudio.training import cli as training_cli
+    except ImportError:
+        return
+    register = getattr(training_cli, "register", None)
+    if register is not None:
+        register(sub)
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from gptstudio.app import launch
+
+    argv: list[str] = []
+    if args.image is not None:
+        argv.append(str(args.image))
+    if args.mask is not None:
+        argv += ["--mask", str(args.mask)]
+    return launch(argv)
+
+
+def _default_output(path: Path, task: str) -> Path:
+    return path.with_name(f"{path.stem}-{task}.png")
+
+
+def _prepare(args: argparse.Namespace, task: str) -> tuple[Any, Path]:
+    from gptstudio.core.imageio import SAVE_FORMATS, load_image
+
+    output = args.output or _default_output(args.input, task)
+    if output.suffix.lower() not in SAVE_FORMATS:
+        known = ", ".join(sorted(SAVE_FORMATS))
+        raise ImageWriteError(f"Unknown output format '{output.suffix}'. Use one of: {known}.")
+    if output.exists() and not args.overwrite:
+        raise ImageWriteError(f"{output} already exists; choose another name or pass --overwrite.")
+    if output.resolve() == args.input.resolve() and not args.overwrite:
+        raise ImageWriteError("The output would replace the original; pass --overwrite to allow that.")
+    image = load_image(args.input, max_megapixels=args.max_megapixels)
+    return image, output
+
+
+def _run_and_save(request: Any, output: Path, args: argparse.Namespace) -> int:
+    from gptstudio import tasks
+    from gptstudio.core.imageio import save_image
+
+    with _ProgressBar(request.task) as bar:
+        result = tasks.run(request, bar.state)
+    if result.image.alpha is not None and output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
+        print(f"note: {output.suffix} has no transparency; the alpha channel was dropped.", file=sys.stderr)
+    save_image(result.image, output, params=result.params, quality=args.quality, overwrite=args.overwrite)
+    print(f"{output}  ({result.params.get('model')}, {result.seconds:.1f} s)")
+    return EXIT_OK
+
+
+def _common(args: argparse.Namespace) -> dict[str, Any]:
+    return {"model": args.model, "device": args.device, "tile": args.tile}
+
+
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from gptstudio.tasks import DenoiseRequest
+
+    image, output = _prepare(args, "denoise")
+    request = DenoiseRequest(image=image, strength=args.strength, **_common(args))
+    return _run_and_save(request, output, args)
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from gptstudio.tasks import RestoreRequest
+
+    image, output = _prepare(args, "restore")
+    request = RestoreRequest(image=image, mode=args.mode, strength=args.strength, **_common(args))
+    return _run_and_save(request, output, args)
+
+
+def _cmd_inpaint(args: argparse.Namespace) -> int:
+    from gptstudio.core.masks import load_mask, mask_from_alpha
+    from gptstudio.tasks import InpaintRequest
+
+    image, output = _prepare(args, "inpaint")
+    mask = mask_from_alpha(image) if args.mask_from_alpha else load_mask(args.mask, image.size)
+    request = InpaintRequest(
+        image=image,
+        mask=mask,
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        seed=args.seed,
+        steps=args.steps,
+        feather=args.feather,
+        **_common(args),
+    )
+    return _run_and_save(request, output, args)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from gptstudio.core.imageio import read_params
+
+    params = read_params(args.file)
+    if not params:
+        print(f"{args.file}: no GPT Studio parameters stored in this file.")
+        return EXIT_FAILED
+    width = max(len(k) for k in params)
+    for key in sorted(params):
+        print(f"{key:<{width}}  {params[key]}")
+    return EXIT_OK
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from gptstudio.engines.base import TASKS
+    from gptstudio.models import registry
+
+    for task in TASKS:
+        models = registry.models_for(task)
+        if not models:
+            continue
+        print(f"{task}:")
+        for i, info in enumerate(models):
+            default = "  (default)" if i == 0 else ""
+            print(f"  {info.id:<28} {info.name}{default}")
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr fed by a :class:`TaskState`; Ctrl-C cancels the job cleanly."""
+
+    def __init__(self, label: str) -> None:
+        from tqdm import tqdm
+
+        from gptstudio.core.progress import TaskState
+
+        self._bar = tqdm(
+            total=1000,
+            desc=label,
+            unit="‰",
+            leave=False,
+            file=sys.stderr,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+            disable=None,  # shown on a terminal, silent when piped
+        )
+        self.state = TaskState(callback=self._update)
+
+    def _update(self, fraction: float, message: str) -> None:
+        self._bar.n = int(fraction * 1000)
+        if message:
+            self._bar.set_postfix_str(message, refresh=False)
+        self._bar.refresh()
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gptstudio`` console script; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except KeyboardInterrupt:
+        print("gptstudio: cancelled; nothing was written.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except GptStudioError as exc:
+        if debug:
+            traceback.print_exc()
+        from gptstudio.core.errors import CancelledError
+
+        print(f"gptstudio: {exc.message}", file=sys.stderr)
+        return EXIT_CANCELLED if isinstance(exc, CancelledError) else EXIT_FAILED
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"gptstudio: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
