@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_installer():
-    spec = importlib.util.spec_from_file_location("install_desktop_entry", ROOT / "packaging/install_desktop_entry.py")
+    script = ROOT / "packaging" / "install_desktop_entry.py"
+    spec = importlib.util.spec_from_file_location("install_desktop_entry", script)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
