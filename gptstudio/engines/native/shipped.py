@@ -1,0 +1,67 @@
+"""The restoration weights that ship inside the package, registered as the default engine.
+
+``gptstudio.models.registry`` imports this lazily and calls :func:`entries`; nothing is loaded until
+a job asks for the model, so starting the program stays fast. If the weight file is missing (a
+broken install), no entry is offered and the classical method remains the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gptstudio.core.tiling import SizeRequirements
+from gptstudio.engines.base import EngineInfo, RestorationEngine
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v1.safetensors"
+MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v1.md"
+
+#: Priority in the registry: above the classical methods (0), so it is the default.
+PRIORITY = 10
+
+INFO = EngineInfo(
+    id="grt-restoration",
+    name="GRT restoration Transformer (built in)",
+    tasks=("denoise", "restore"),
+    architecture="native-grt",
+    description=(
+        "Our blind restoration Transformer, trained on CBSD432: removes Gaussian and camera noise "
+        "(σ up to 50), JPEG artefacts (quality 10-90) and mild blur. Works offline; see the model card."
+    ),
+    size=SizeRequirements(minimum=16, multiple_of=8),
+    supports_half=True,
+    supports_bf16=True,
+    tile=512,
+    overlap=32,
+    uses=frozenset({"strength", "mode"}),
+    licence="MIT (weights trained by the GPT Studio project on CBSD432)",
+)
+
+
+@dataclass(frozen=True)
+class ShippedEntry:
+    """What the registry needs: the descriptor, how to build the engine, and its rank."""
+
+    info: EngineInfo
+    factory: Callable[[str], RestorationEngine]
+    priority: int = PRIORITY
+
+
+def load_engine(device: str = "cpu", path: Path = WEIGHTS_FILE) -> RestorationEngine:
+    """Load the shipped weights (safetensors) into a :class:`GRTEngine` on ``device``."""
+    from gptstudio.engines.native.engine import GRTEngine, size_requirements
+    from gptstudio.engines.native.io import load
+
+    model, _meta = load(path)
+    if size_requirements(model) != INFO.size:
+        raise AssertionError("The shipped weights' size requirements differ from INFO.size")
+    return GRTEngine(model, INFO, device)
+
+
+def entries() -> list[ShippedEntry]:
+    """The shipped models present in this installation (none if the weight file is missing)."""
+    if not WEIGHTS_FILE.is_file():
+        return []
+    return [ShippedEntry(INFO, load_engine, PRIORITY)]

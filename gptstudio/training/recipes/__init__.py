@@ -1,0 +1,29 @@
+"""Training recipes: each one is a reproducible command that makes a set of shipped weights.
+
+The table maps a recipe name (``gptstudio train --recipe NAME``) to its module; the modules import
+torch, so they are only imported when a recipe runs, never when the CLI builds its help.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+#: ``--recipe`` name -> module with ``main(argv)`` and ``train(options)``.
+RECIPES = {"restoration-default": "gptstudio.training.recipes.restoration_default"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every restoration recipe takes (shared by ``python -m`` and ``gptstudio train``)."""
+    p.add_argument("--data", type=Path, required=True, help="folder of clean training photos (CBSD432)")
+    p.add_argument("--out", type=Path, default=None, help="where to write the exported .safetensors")
+    p.add_argument("--run-dir", type=Path, default=None, help="checkpoint folder (default: user data)")
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget")
+    p.add_argument("--steps", type=int, default=None, help="number of optimiser steps")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--val", type=Path, default=None, help="folder of clean photos for a σ=25 PSNR in the log")
+    p.add_argument("--val-every", type=float, default=300.0, help="seconds between validations")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    return p

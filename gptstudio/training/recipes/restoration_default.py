@@ -1,0 +1,313 @@
+"""Recipe ``restoration-default``: how the shipped GRT restoration weights are made.
+
+Run it as ``python -m gptstudio.training.recipes.restoration_default --data ../shared/data/train/CBSD432``
+or ``gptstudio train --recipe restoration-default --data ...``. It trains a blind GRT on random
+patches of the folder with on-the-fly damage (Gaussian noise σ 0-55, Poisson-Gaussian camera noise
+with chroma blotches, JPEG quality 10-90, mild blur), with AdamW, a warm-up then cosine learning
+rate, a Charbonnier loss, progressive patch sizes and an exponential moving average of the
+weights (the EMA is what gets exported). Checkpoints go to the user's checkpoint folder (never into
+git) and ``--resume`` continues from the last one.
+
+The schedule is driven by ``--steps`` (reproducible step for step) or by a wall-time budget
+``--minutes`` (for a fixed slot of machine time); with both, it ends at whichever comes first and
+the learning rate follows whichever is further along.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gptstudio.core.atomic import atomic_write_bytes
+from gptstudio.core.errors import GptStudioError, InvalidRequestError
+from gptstudio.core.paths import checkpoints_dir
+from gptstudio.engines.native.arch import GRT, GRTConfig
+from gptstudio.engines.native.io import save
+from gptstudio.training.data import PatchSampler, load_folder
+from gptstudio.training.degrade import MODE_ALL, MODE_DENOISE, DegradationMix, gaussian_noise
+from gptstudio.training.recipes import add_arguments
+
+NAME = "restoration-default"
+#: The architecture of the shipped model (about 1.3 M parameters, ~104 kFLOP per pixel).
+CONFIG = GRTConfig(width=32, enc_blocks=(2, 2), mid_blocks=4, dec_blocks=(2, 2), heads=(1, 2, 4))
+#: (start of the phase as a fraction of training, patch size, batch size): small patches first
+#: (many cheap steps while the network learns the basics), large ones last (context for the
+#: channel attention, whose statistics then match whole images better).
+PATCH_PHASES = ((0.0, 48, 24), (0.3, 64, 16), (0.7, 96, 8))
+
+
+@dataclass
+class Options:
+    data: Path
+    out: Path
+    run_dir: Path
+    minutes: float | None
+    steps: int | None
+    lr: float = 1e-3
+    warmup: int = 300
+    ema: float = 0.999
+    seed: int = 0
+    threads: int | None = None
+    val: Path | None = None
+    val_every: float = 300.0
+    checkpoint_every: float = 300.0
+    resume: bool = False
+    log_every: int = 50
+    config: GRTConfig = CONFIG
+
+
+def hardware() -> str:
+    """Where the training ran, for the model card."""
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU only, no GPU: {cpu}, {torch.get_num_threads()} threads"
+
+
+def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """A smooth L1 loss: robust like L1 (sharper results than L2), differentiable at zero."""
+    return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+class Validator:
+    """PSNR at σ=25 on fixed centre crops with fixed noise, to watch progress in the log.
+
+    It is for monitoring only: the exported weights are the final EMA, not the best-scoring ones,
+    so the benchmark images never choose the model.
+    """
+
+    def __init__(self, folder: Path, *, count: int = 8, crop: int = 256, sigma: float = 25.0) -> None:
+        rng = np.random.default_rng(1234)
+        self.clean, self.noisy = [], []
+        for img in load_folder(folder)[:count]:
+            h, w = img.shape[:2]
+            c = min(crop, h, w) // 8 * 8
+            y, x = (h - c) // 2, (w - c) // 2
+            patch = np.ascontiguousarray(img[y : y + c, x : x + c])
+            self.clean.append(patch)
+            self.noisy.append(gaussian_noise(patch, sigma, rng))
+
+    @torch.inference_mode()
+    def __call__(self, model: GRT, device: str, mode: int) -> float:
+        model.eval()
+        scores = []
+        for clean, noisy in zip(self.clean, self.noisy, strict=True):
+            x = torch.from_numpy(noisy).permute(2, 0, 1)[None].float().div(255).to(device)
+            y = model(x, mode).clamp(0, 1)[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
+            scores.append(psnr(y, clean))
+        return float(np.mean(scores))
+
+
+def _phase(progress: float) -> tuple[int, int]:
+    patch, batch = PATCH_PHASES[0][1:]
+    for start, p, b in PATCH_PHASES:
+        if progress >= start:
+            patch, batch = p, b
+    return patch, batch
+
+
+def _lr(opts: Options, step: int, progress: float) -> float:
+    if step < opts.warmup:
+        return opts.lr * (step + 1) / opts.warmup
+    return opts.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def _save_checkpoint(path: Path, state: dict[str, object]) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object]:
+    """Run the recipe; returns a summary (steps, seconds, validation PSNR, output path)."""
+    if opts.minutes is None and opts.steps is None:
+        raise InvalidRequestError("Give --steps, --minutes, or both, so the schedule knows its length.")
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(opts.seed)
+    images = load_folder(opts.data, min_side=max(p for _, p, _ in PATCH_PHASES))
+    sampler = PatchSampler(images, DegradationMix(), seed=opts.seed)
+    validator = Validator(opts.val) if opts.val else None
+    model = GRT(opts.config).to(device)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, betas=(0.9, 0.99), weight_decay=1e-4)
+    opts.run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = opts.run_dir / "last.pt"
+    step, elapsed_before = 0, 0.0
+    history: list[dict[str, float]] = []
+    if opts.resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        optim.load_state_dict(ckpt["optim"])
+        step, elapsed_before = int(ckpt["step"]), float(ckpt["elapsed"])
+        history = list(ckpt.get("history", []))
+        sampler.rng = np.random.default_rng([opts.seed, step])
+        log(f"resumed from {ckpt_path} at step {step} ({elapsed_before / 60:.1f} min trained)")
+    log(
+        f"recipe {NAME}: {len(images)} images, {sum(p.numel() for p in model.parameters()) / 1e6:.3f} M "
+        f"parameters, device {device}, {hardware()}"
+    )
+    start = time.monotonic()
+    last_ckpt = last_val = start
+    budget = opts.minutes * 60.0 if opts.minutes else None
+    loss_avg = 0.0
+
+    def elapsed() -> float:
+        return elapsed_before + time.monotonic() - start
+
+    def progress() -> float:
+        parts = []
+        if opts.steps:
+            parts.append(step / opts.steps)
+        if budget:
+            parts.append(elapsed() / budget)
+        return max(parts)
+
+    def checkpoint() -> None:
+        _save_checkpoint(
+            ckpt_path,
+            {
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optim": optim.state_dict(),
+                "step": step,
+                "elapsed": elapsed(),
+                "history": history,
+                "config": json.dumps(opts.config.to_dict()),
+            },
+        )
+
+    def validate() -> None:
+        if validator is None:
+            return
+        v_den, v_all = validator(ema, device, MODE_DENOISE), validator(ema, device, MODE_ALL)
+        minutes = elapsed() / 60
+        history.append({"step": step, "minutes": minutes, "psnr25_denoise": v_den, "psnr25_all": v_all})
+        log(f"val step {step} {minutes:.1f} min: PSNR σ25 denoise {v_den:.2f} dB, all {v_all:.2f} dB")
+
+    while progress() < 1.0:
+        patch, batch = _phase(progress())
+        noisy, clean, modes = sampler.batch(batch, patch)
+        noisy, clean, modes = noisy.to(device), clean.to(device), modes.to(device)
+        for group in optim.param_groups:
+            group["lr"] = _lr(opts, step, progress())
+        model.train()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            pred = model(noisy, modes)
+        loss = charbonnier(pred.float(), clean)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optim.step()
+        decay = min(opts.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+                pe.lerp_(pm, 1.0 - decay)
+        step += 1
+        loss_avg = 0.98 * loss_avg + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % opts.log_every == 0:
+            log(
+                f"step {step} {elapsed() / 60:.1f} min patch {patch} batch {batch} "
+                f"lr {optim.param_groups[0]['lr']:.2e} loss {loss_avg:.5f}"
+            )
+        now = time.monotonic()
+        if now - last_val >= opts.val_every:
+            validate()
+            last_val = time.monotonic()
+        if now - last_ckpt >= opts.checkpoint_every:
+            checkpoint()
+            last_ckpt = time.monotonic()
+    checkpoint()
+    validate()
+    seconds = elapsed()
+    summary: dict[str, object] = {
+        "recipe": NAME,
+        "steps": step,
+        "wall_seconds": round(seconds, 1),
+        "hardware": hardware(),
+        "data": str(opts.data),
+        "final_val": history[-1] if history else None,
+    }
+    meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in summary.items()}
+    save(ema, opts.out, metadata=meta)
+    summary["out"] = str(opts.out)
+    log(f"exported EMA weights to {opts.out}: {json.dumps(summary)}")
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The recipe's command-line options (``python -m gptstudio.training.recipes.restoration_default``)."""
+    p = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.splitlines()[0])
+    return add_arguments(p)
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    run_dir = args.run_dir or (checkpoints_dir() / NAME)
+    return Options(
+        data=args.data,
+        out=args.out or (run_dir / "grt-restoration.safetensors"),
+        run_dir=run_dir,
+        minutes=args.minutes,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        val=args.val,
+        val_every=args.val_every,
+        resume=args.resume,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, train, export; returns the exit status."""
+    try:
+        return run_args(build_parser().parse_args(argv))
+    except GptStudioError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Train from parsed options (the entry point of ``gptstudio train`` too)."""
+    if args.minutes is None and args.steps is None:
+        raise InvalidRequestError("Give --steps, --minutes, or both, so the schedule knows its length.")
+
+    def log(msg: str) -> None:
+        print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+    log("command: " + " ".join(sys.argv))
+    train(options_from_args(args), log)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

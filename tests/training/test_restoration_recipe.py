@@ -1,0 +1,116 @@
+"""The restoration recipe: damage functions, patch sampling, a tiny end-to-end run with resume."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gptstudio.core.errors import InvalidRequestError
+from gptstudio.engines.native import io
+from gptstudio.engines.native.arch import GRTConfig
+from gptstudio.training import cli as training_cli
+from gptstudio.training import degrade
+from gptstudio.training.data import PatchSampler, load_folder
+from gptstudio.training.recipes import restoration_default as recipe
+
+TINY = GRTConfig(width=8, enc_blocks=(1,), mid_blocks=1, dec_blocks=(1,), heads=(1, 2))
+
+
+def _photo(seed: int, h: int = 128, w: int = 112) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.dstack([x / w, y / h, np.sin(x / 7) * 0.5 + 0.5]) * 200 + rng.uniform(0, 40, 3)
+    return img.astype(np.uint8)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(_photo(i)).save(root / f"{i}.png")
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_gaussian_noise_has_the_asked_strength_and_stays_8_bit() -> None:
+    clean = np.full((200, 200, 3), 128, np.uint8)
+    noisy = degrade.gaussian_noise(clean, 25.0, np.random.default_rng(0))
+    assert noisy.dtype == np.uint8
+    assert abs(float(noisy.astype(np.float64).std()) - 25.0) < 1.0
+    assert degrade.gaussian_noise(clean, 0.0, np.random.default_rng(0)).tolist() == clean.tolist()
+
+
+def test_camera_noise_grows_with_brightness_and_jpeg_and_blur_change_the_image() -> None:
+    rng = np.random.default_rng(1)
+    dark = degrade.camera_noise(np.full((64, 64, 3), 20, np.uint8), rng, shot=0.15, read=0.0, chroma=0.0)
+    bright = degrade.camera_noise(np.full((64, 64, 3), 220, np.uint8), rng, shot=0.15, read=0.0, chroma=0.0)
+    assert bright.astype(float).std() > 2 * dark.astype(float).std()
+    img = _photo(0)
+    assert (
+        np.abs(degrade.jpeg(img, 10).astype(int) - img).mean()
+        > np.abs(degrade.jpeg(img, 90).astype(int) - img).mean()
+    )
+    blurred = degrade.blur(img, 1.5)
+    assert (
+        blurred.shape == img.shape
+        and np.abs(np.diff(blurred.astype(float), axis=1)).mean()
+        < np.abs(np.diff(img.astype(float), axis=1)).mean()
+    )
+
+
+def test_mix_draws_every_kind_and_mode() -> None:
+    mix = degrade.DegradationMix()
+    rng = np.random.default_rng(2)
+    clean = _photo(3)[:64, :64]
+    modes = {mix.sample(clean, rng)[1] for _ in range(200)}
+    assert modes == {degrade.MODE_ALL, degrade.MODE_JPEG, degrade.MODE_DEBLUR, degrade.MODE_DENOISE}
+
+
+def test_sampler_batches_and_refuses_an_empty_folder(folder: Path, tmp_path: Path) -> None:
+    images = load_folder(folder)
+    assert len(images) == 3
+    noisy, clean, modes = PatchSampler(images, degrade.DegradationMix(), seed=0).batch(5, 48)
+    assert noisy.shape == clean.shape == (5, 3, 48, 48) and modes.shape == (5,)
+    assert 0 <= float(noisy.min()) and float(noisy.max()) <= 1
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidRequestError, match="No usable images"):
+        load_folder(tmp_path / "empty")
+
+
+def test_tiny_run_exports_loadable_weights_and_resumes(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.safetensors"
+    opts = recipe.Options(
+        data=folder,
+        out=out,
+        run_dir=tmp_path / "run",
+        minutes=None,
+        steps=3,
+        warmup=1,
+        config=TINY,
+        val=folder,
+    )
+    logs: list[str] = []
+    summary = recipe.train(opts, logs.append)
+    assert summary["steps"] == 3 and (tmp_path / "run" / "last.pt").is_file()
+    model, meta = io.load(out)
+    assert model.config == TINY and meta["recipe"] == "restoration-default" and meta["steps"] == "3"
+    assert any(line.startswith("val step 3") for line in logs)
+    opts.steps, opts.resume = 5, True
+    logs.clear()
+    assert recipe.train(opts, logs.append)["steps"] == 5
+    assert any("resumed" in line and "step 3" in line for line in logs)
+
+
+def test_train_command_parses_the_recipe_options() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    training_cli.register(sub)
+    args = parser.parse_args(["train", "--recipe", "restoration-default", "--data", "x", "--steps", "2"])
+    assert args.func is training_cli.run_train and args.steps == 2 and args.minutes is None
+    with pytest.raises(InvalidRequestError, match="--steps, --minutes"):
+        recipe.run_args(parser.parse_args(["train", "--data", "x"]))
