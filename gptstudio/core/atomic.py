@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -16,22 +17,45 @@ from typing import BinaryIO
 from gptstudio.core.errors import ImageWriteError
 
 
+def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """Create a new hidden temporary file beside the target, with the usual permissions.
+
+    ``tempfile.mkstemp`` would create it readable by the owner only (0600), and the rename would
+    give the finished image those permissions; ``os.open`` with 0666 lets the umask decide, as
+    for any other file the user saves.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file in {directory}")
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Open a temporary file for binary writing that replaces ``path`` only on success."""
+    """Open a temporary file for binary writing that replaces ``path`` only on success.
+
+    On any failure (including cancellation inside the ``with`` block) the temporary file is
+    removed and ``path`` is left exactly as it was. A replaced file keeps its permissions.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = _create_temp(directory, target.name)
     except OSError as exc:
         raise ImageWriteError(f"Cannot write to {directory}: {exc.strerror or exc}") from exc
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if target.exists():
+            with contextlib.suppress(OSError):
+                shutil.copymode(target, tmp)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -53,4 +77,5 @@ def atomic_write(path: str | os.PathLike[str], writer: Callable[[BinaryIO], None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda handle: handle.write(data))
