@@ -18,7 +18,7 @@ from gptstudio.core.imageio import ImageData, load_image
 def mask_from_array(array: np.ndarray, *, threshold: float | None = None) -> np.ndarray:
     """Any array (bool, uint8, uint16, float; gray, RGB or RGBA) to a float mask in [0, 1].
 
-    Colour masks use their luminance; an RGBA mask whose colour is flat uses its alpha.
+    Colour masks use their luminance; RGBA masks follow :func:`_combine_alpha`.
     """
     arr = np.asarray(array)
     if arr.dtype == bool:
@@ -27,12 +27,14 @@ def mask_from_array(array: np.ndarray, *, threshold: float | None = None) -> np.
         out = arr.astype(np.float32) / 255.0
     elif arr.dtype == np.uint16:
         out = arr.astype(np.float32) / 65535.0
+    elif np.issubdtype(arr.dtype, np.integer) and arr.size and int(arr.max()) > 1:
+        # Plain int arrays (e.g. built from Python lists) hold 0..255 like a painted 8-bit mask.
+        out = arr.astype(np.float32) / (255.0 if int(arr.max()) <= 255 else 65535.0)
     else:
         out = np.clip(arr.astype(np.float32), 0.0, 1.0)
     if out.ndim == 3:
         if out.shape[2] == 4:
-            rgb, a = out[:, :, :3], out[:, :, 3]
-            out = a if float(rgb.max() - rgb.min()) < 1e-6 else rgb.mean(axis=2) * a
+            out = _combine_alpha(out[:, :, :3].mean(axis=2), out[:, :, 3])
         elif out.shape[2] in (1, 3):
             out = out.mean(axis=2)
         else:
@@ -44,11 +46,24 @@ def mask_from_array(array: np.ndarray, *, threshold: float | None = None) -> np.
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _combine_alpha(luminance: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Merge a mask file's brightness and transparency into one "change here" value.
+
+    - fully opaque (or no alpha): brightness alone, so an all-black mask changes nothing;
+    - flat colour with varying alpha (strokes painted on a transparent layer): the alpha;
+    - otherwise brightness where the mask is visible (transparent pixels change nothing).
+    """
+    if alpha is None or float(alpha.min(initial=1.0)) >= 1.0 - 1e-6:
+        return luminance
+    if float(luminance.max(initial=0.0) - luminance.min(initial=0.0)) < 1e-6:
+        return alpha
+    return luminance * alpha
+
+
 def mask_from_image(image: ImageData) -> np.ndarray:
-    """A mask file: white = change. Gray, colour, palette or 16-bit all work."""
-    if image.alpha is not None and float(image.rgb.max() - image.rgb.min()) < 1e-6:
-        return np.ascontiguousarray(image.alpha, dtype=np.float32)
-    return np.ascontiguousarray(image.rgb.mean(axis=2), dtype=np.float32)
+    """A mask file: white = change. Gray, colour, palette, 16-bit or painted on transparency."""
+    out = _combine_alpha(image.rgb.mean(axis=2), image.alpha)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def mask_from_alpha(image: ImageData) -> np.ndarray:
@@ -71,6 +86,8 @@ def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None)
 
 def check_mask_size(mask: np.ndarray, size: tuple[int, int]) -> None:
     """Raise a clear :class:`MaskError` when the mask is not (width, height) = ``size``."""
+    if np.ndim(mask) != 2:
+        raise MaskError(f"A mask must be a 2-D array (height × width), got shape {np.shape(mask)}.")
     h, w = mask.shape[:2]
     if (w, h) != tuple(size):
         raise MaskError(
@@ -97,10 +114,16 @@ def feather(mask: np.ndarray, radius: float) -> np.ndarray:
 
 
 def invert(mask: np.ndarray) -> np.ndarray:
+    """Swap what changes and what is kept ("protect this area" instead of "change this area")."""
     return (1.0 - mask).astype(np.float32)
 
 
 def composite(original: np.ndarray, result: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Keep ``original`` where the mask is 0 and ``result`` where it is 1, blending in between."""
+    if original.shape != result.shape or original.shape[:2] != mask.shape[:2]:
+        raise MaskError(
+            f"Cannot blend: image {original.shape[1]}×{original.shape[0]}, result "
+            f"{result.shape[1]}×{result.shape[0]}, mask {mask.shape[1]}×{mask.shape[0]}."
+        )
     m = mask[:, :, None] if mask.ndim == 2 else mask
     return (original * (1.0 - m) + result * m).astype(np.float32)
