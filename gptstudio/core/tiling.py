@@ -115,20 +115,40 @@ def tiled_apply(
             state.report(1.0, "Done")
         return out.astype(np.float32, copy=False)
     tile = max(tile, req.minimum, 2 * overlap + 1)
-    boxes = list(tile_boxes(h, w, tile, overlap))
+    # The tiles form a grid and each tile's weight is a row ramp times a column ramp, so the
+    # summed weights are separable too: two 1-D arrays instead of a full-size weight image keep
+    # the extra memory to the output canvas plus one tile (24 MP: ~290 MB, not ~500 MB).
+    rows = _grid(h, tile, overlap, scale)
+    cols = _grid(w, tile, overlap, scale)
+    row_total = np.zeros(h * scale, dtype=np.float32)
+    col_total = np.zeros(w * scale, dtype=np.float32)
+    for y0, y1, wy in rows:
+        row_total[y0 * scale : y1 * scale] += wy
+    for x0, x1, wx in cols:
+        col_total[x0 * scale : x1 * scale] += wx
     acc = np.zeros((h * scale, w * scale, c_out), dtype=np.float32)
-    weight = np.zeros((h * scale, w * scale), dtype=np.float32)
-    for i, (y0, y1, x0, x1) in enumerate(boxes):
-        if state is not None:
-            state.report(i / len(boxes), f"Tile {i + 1} of {len(boxes)}")
-        patch = apply_padded(np.ascontiguousarray(image[y0:y1, x0:x1]), fn, req, scale)
-        wy = _ramp((y1 - y0) * scale, overlap * scale, y0 == 0, y1 == h)
-        wx = _ramp((x1 - x0) * scale, overlap * scale, x0 == 0, x1 == w)
-        wt = wy[:, None] * wx[None, :]
-        sy, sx = slice(y0 * scale, y1 * scale), slice(x0 * scale, x1 * scale)
-        acc[sy, sx] += patch * wt[:, :, None]
-        weight[sy, sx] += wt
+    count = len(rows) * len(cols)
+    i = 0
+    for y0, y1, wy in rows:
+        for x0, x1, wx in cols:
+            if state is not None:
+                state.report(i / count, f"Tile {i + 1} of {count}")
+            i += 1
+            patch = apply_padded(np.ascontiguousarray(image[y0:y1, x0:x1]), fn, req, scale)
+            # Not in place: a model may hand back its input, which can be a view of the caller's image.
+            weight = (wy[:, None] * wx[None, :])[:, :, None]
+            acc[y0 * scale : y1 * scale, x0 * scale : x1 * scale] += patch * weight
     if state is not None:
         state.report(1.0, "Done")
-    np.divide(acc, np.maximum(weight, 1e-8)[:, :, None], out=acc)
+    acc /= row_total[:, None, None]
+    acc /= col_total[None, :, None]
     return acc
+
+
+def _grid(length: int, tile: int, overlap: int, scale: int) -> list[tuple[int, int, np.ndarray]]:
+    """(start, end, blending ramp at output scale) for each tile position along one axis."""
+    out = []
+    for start in _starts(length, tile, overlap):
+        end = min(start + tile, length)
+        out.append((start, end, _ramp((end - start) * scale, overlap * scale, start == 0, end == length)))
+    return out
