@@ -19,23 +19,61 @@ ENV_DEVICE = "GPTSTUDIO_DEVICE"
 VALID_DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+def _requested(preference: str | None) -> tuple[str, str]:
+    """The preference and where it came from, for messages that tell the user what to change."""
+    if preference and preference.strip():
+        return preference.strip().lower(), "requested"
+    env = os.environ.get(ENV_DEVICE, "").strip()
+    if env:
+        return env.lower(), f"set in {ENV_DEVICE}"
+    return "auto", "automatic"
+
+
+def check_device_name(preference: str | None) -> str:
+    """Validate a device name without touching hardware; returns it normalised ('auto' if none)."""
+    pref, origin = _requested(preference)
+    base, _, index = pref.partition(":")
+    if base not in VALID_DEVICES or (index and (base != "cuda" or not index.isdigit())):
+        raise InvalidRequestError(
+            f"Unknown device '{pref}' ({origin}). Use one of: {', '.join(VALID_DEVICES)}, or cuda:N."
+        )
+    return pref
+
+
 def choose_device(preference: str | None = None) -> str:
-    """Return 'cuda', 'cuda:N', 'mps' or 'cpu' for the given preference (or the environment's)."""
-    pref = (preference or os.environ.get(ENV_DEVICE) or "auto").strip().lower()
-    base = pref.split(":")[0]
-    if base not in VALID_DEVICES:
-        raise InvalidRequestError(f"Unknown device '{pref}'. Use one of: {', '.join(VALID_DEVICES)}.")
+    """Return 'cuda', 'cuda:N', 'mps' or 'cpu' for the given preference (or the environment's).
+
+    An explicit preference wins over ``GPTSTUDIO_DEVICE``, which wins over the automatic order
+    CUDA, MPS, CPU. A GPU that was asked for but is missing is an error, not a silent CPU run,
+    so the user knows why a job is slow.
+    """
+    pref = check_device_name(preference)
+    _, origin = _requested(preference)
+    base, _, index = pref.partition(":")
     if base == "cpu":
         return "cpu"
     import torch
 
     if base in ("auto", "cuda") and torch.cuda.is_available():
+        if index and int(index) >= torch.cuda.device_count():
+            raise InvalidRequestError(
+                f"The device '{pref}' ({origin}) does not exist; this computer has "
+                f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0."
+            )
         return pref if base == "cuda" else "cuda"
     mps = getattr(torch.backends, "mps", None)
     if base in ("auto", "mps") and mps is not None and mps.is_available():
         return "mps"
-    if base != "auto":
-        raise InvalidRequestError(f"The device '{pref}' was requested but is not available here.")
+    if base == "cuda":
+        raise InvalidRequestError(
+            f"The device '{pref}' ({origin}) is not available: no CUDA GPU is usable here (no NVIDIA "
+            f"GPU, no driver, or a PyTorch built without CUDA). Choose 'cpu' or 'auto'."
+        )
+    if base == "mps":
+        raise InvalidRequestError(
+            f"The device 'mps' ({origin}) is not available: Apple Metal needs a Mac with Apple "
+            f"silicon or a supported GPU. Choose 'cpu' or 'auto'."
+        )
     return "cpu"
 
 

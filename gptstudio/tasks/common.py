@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gptstudio.core.device import choose_device
+from gptstudio.core.device import check_device_name, choose_device
 from gptstudio.core.errors import InvalidRequestError, ModelError, OutOfMemoryError
 from gptstudio.engines.base import Engine, EngineInfo
 from gptstudio.models import registry
@@ -24,7 +24,13 @@ def resolve_engine(task: str, model: str | None, device: str | None) -> tuple[En
     info = registry.info(model_id)
     if task not in info.tasks:
         raise ModelError(f"The model '{model_id}' cannot {task}; it does: {', '.join(info.tasks)}.")
-    dev = choose_device(device) if info.architecture.startswith("native") else "cpu"
+    if info.architecture.startswith("native"):
+        dev = choose_device(device)
+    else:
+        # Classical engines run on the CPU whatever is asked, but a misspelt device is still
+        # the user's mistake to hear about.
+        check_device_name(device)
+        dev = "cpu"
     return registry.load(model_id, dev), info, dev
 
 
