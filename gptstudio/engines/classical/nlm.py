@@ -50,8 +50,12 @@ class NonLocalMeans(RestorationEngine):
         h = strength_to_h(strength)
 
         def run(patch: np.ndarray) -> np.ndarray:
-            out = cv2.fastNlMeansDenoisingColored(to_uint8(patch), None, h, h, 7, 21)
-            return out.astype(np.float32) / 255.0
+            # OpenCV's NLM works on 8 bits. Adding its change to the full-precision input (rather
+            # than returning its 8-bit output) keeps the finer levels of a 16-bit photo.
+            small = to_uint8(patch)
+            out = cv2.fastNlMeansDenoisingColored(small, None, h, h, 7, 21)
+            change = (out.astype(np.float32) - small.astype(np.float32)) / 255.0
+            return np.clip(patch + change, 0.0, 1.0)
 
         return tiled_apply(
             rgb, run, tile=tile or self.info.tile, overlap=self.info.overlap, req=self.info.size, state=state
