@@ -69,8 +69,19 @@ class ImageData:
         return self.width, self.height
 
     def with_rgb(self, rgb: np.ndarray, **changes: Any) -> ImageData:
-        """The same image metadata around new pixels (a task result)."""
-        return replace(self, rgb=np.ascontiguousarray(rgb, dtype=np.float32), **changes)
+        """The same image metadata around new pixels (a task result).
+
+        When the new pixels have another size (an upscaler), the alpha is resized to match, so
+        the result still saves with its transparency instead of failing on mismatched planes.
+        """
+        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+        alpha = changes.pop("alpha", self.alpha)
+        if alpha is not None and alpha.shape[:2] != rgb.shape[:2]:
+            import cv2
+
+            size = (rgb.shape[1], rgb.shape[0])
+            alpha = np.clip(cv2.resize(alpha.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0, 1)
+        return replace(self, rgb=rgb, alpha=alpha, **changes)
 
 
 def from_array(rgb: np.ndarray, alpha: np.ndarray | None = None) -> ImageData:
@@ -108,8 +119,9 @@ def set_max_megapixels(megapixels: float | None) -> None:
     Pillow's own check is kept at the same level for any other code that opens images directly.
     """
     global _max_megapixels
-    _max_megapixels = float(megapixels) if megapixels and megapixels > 0 else DEFAULT_MAX_MEGAPIXELS
-    Image.MAX_IMAGE_PIXELS = int(_max_megapixels * 1_000_000)
+    with _limit_lock:  # not while a load has Pillow's check switched off (it would restore the old value)
+        _max_megapixels = float(megapixels) if megapixels and megapixels > 0 else DEFAULT_MAX_MEGAPIXELS
+        Image.MAX_IMAGE_PIXELS = int(_max_megapixels * 1_000_000)
 
 
 def get_max_megapixels() -> float:

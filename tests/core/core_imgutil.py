@@ -96,3 +96,63 @@ def orient_source(upright: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.rot90(a, -1),
     }
     return np.ascontiguousarray(inverse[orientation](upright))
+
+
+def _s15(x: float) -> bytes:
+    return struct.pack(">i", round(x * 65536))
+
+
+def _srgb_to_lab(rgb: list[float]) -> tuple[float, float, float]:
+    """sRGB (0..255) to CIE Lab under D50, the ICC connection space (Bradford-adapted matrix)."""
+    c = np.asarray(rgb, float) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m = np.array(
+        [
+            [0.4360747, 0.3850649, 0.1430804],
+            [0.2225045, 0.7168786, 0.0606169],
+            [0.0139322, 0.0971045, 0.7141733],
+        ]
+    )
+    xyz = m @ lin / np.array([0.9642, 1.0, 0.8249])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def cmyk_icc(render: object) -> bytes:
+    """A minimal but real ICC v2 CMYK printer profile (lut8 A2B0 to Lab), as print shops embed.
+
+    ``render(c, m, y, k)`` (each 0 or 1) gives the sRGB colour (0..255) of each ink corner; the
+    profile interpolates between them. LittleCMS accepts it, so conversions through it can be
+    checked against ``render``.
+    """
+    clut = b""
+    for c in (0, 1):
+        for m in (0, 1):
+            for y in (0, 1):
+                for k in (0, 1):
+                    lab_l, lab_a, lab_b = _srgb_to_lab(render(c, m, y, k))  # type: ignore[operator]
+                    clut += bytes([round(lab_l * 255 / 100), round(lab_a + 128), round(lab_b + 128)])
+    ramp = bytes(range(256))
+    identity = b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    mft1 = b"mft1" + b"\0" * 4 + bytes([4, 3, 2, 0]) + identity + ramp * 4 + clut + ramp * 3
+    return _icc(b"prtr", b"CMYK", b"Lab ", [(b"A2B0", mft1)])
+
+
+def gray_icc(gamma: float) -> bytes:
+    """A real ICC v2 gray profile with a pure gamma curve (1.0 = linear light)."""
+    curve = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", round(gamma * 256))
+    return _icc(b"mntr", b"GRAY", b"XYZ ", [(b"kTRC", curve)])
+
+
+def _icc(cls: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """Header, tag table and tags (plus a D50 white point) of a version 2.1 ICC profile."""
+    tags = [*tags, (b"wtpt", b"XYZ " + b"\0" * 4 + _s15(0.9642) + _s15(1.0) + _s15(0.8249))]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for sig, body in tags:
+        data += b"\0" * (-(offset + len(data)) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + cls + space + pcs
+    header += b"\0" * 12 + b"acsp" + b"\0" * 28 + _s15(0.9642) + _s15(1.0) + _s15(0.8249)
+    return header + b"\0" * (128 - len(header)) + table + data

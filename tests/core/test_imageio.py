@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from core_imgutil import (
+    cmyk_icc,
     exif_bytes,
     gradient,
+    gray_icc,
     orient_source,
     random16,
     read16_cv2,
@@ -119,6 +121,28 @@ def test_cmyk_jpeg_without_profile_converts_to_rgb(tmp_path: Path) -> None:
     assert image.icc_profile is None
     np.testing.assert_allclose(u8(image)[4, 6].astype(int), [255, 0, 0], atol=6)
     np.testing.assert_allclose(u8(image)[4, 1].astype(int), [0, 0, 0], atol=6)
+
+
+def test_cmyk_jpeg_with_profile_is_converted_through_it(tmp_path: Path) -> None:
+    def warm_press(c: int, m: int, y: int, k: int) -> list[float]:
+        # This press prints every colour warmer than a naive conversion would show it.
+        return [255 * (1 - c) * (1 - k), 230 * (1 - m) * (1 - k), 178 * (1 - y) * (1 - k)]
+
+    cmyk = Image.new("CMYK", (8, 8), (255, 0, 0, 0))  # cyan ink only
+    cmyk.save(tmp_path / "c.jpg", quality=100, icc_profile=cmyk_icc(warm_press))
+    image = load_image(tmp_path / "c.jpg")
+    np.testing.assert_allclose(u8(image)[4, 4].astype(int), [0, 230, 178], atol=12)  # naive: 0,255,255
+    assert image.icc_profile is None  # the pixels are sRGB now
+    out = save_image(image, tmp_path / "out.png")
+    assert Image.open(out).info.get("icc_profile") is None
+
+
+def test_gray_profile_converts_gray_pixels_to_srgb(tmp_path: Path) -> None:
+    Image.new("L", (6, 6), 128).save(tmp_path / "g.png", icc_profile=gray_icc(1.0))  # linear-light gray
+    image = load_image(tmp_path / "g.png")
+    assert image.icc_profile is None  # a gray profile cannot describe RGB output
+    value = u8(image)[3, 3].astype(int)
+    assert np.ptp(value) <= 1 and 180 <= value[0] <= 195  # 50 % linear light is sRGB ~188, not 128
 
 
 def test_cmyk_profile_is_never_attached_to_rgb_output(tmp_path: Path) -> None:
@@ -385,6 +409,19 @@ def test_read_only_folder_gives_clear_error(tmp_path: Path) -> None:
         folder.chmod(0o755)
 
 
+def test_permission_denied_gives_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a read-only folder does for a normal user (the suite may run as root, which ignores it).
+    from gptstudio.core import atomic
+
+    def denied(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "open", denied)
+    with pytest.raises(ImageWriteError, match="Permission denied"):
+        save_image(from_array(gradient(4, 4)), tmp_path / "out.png")
+    assert _leftovers(tmp_path) == []
+
+
 def test_unwritable_destination_gives_clear_error(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("I am a file")
@@ -414,3 +451,14 @@ def test_png_ihdr_is_where_chunk_insertion_expects() -> None:
     assert data[12:16] == b"IHDR"
     length = struct.unpack(">I", data[33:37])[0]
     assert data[37:41] == b"tEXt" and length > 0
+
+
+def test_result_of_another_size_keeps_its_alpha(tmp_path: Path) -> None:
+    alpha = np.zeros((4, 6), np.float32)
+    alpha[:, 3:] = 1
+    image = from_array(gradient(4, 6), alpha=alpha)
+    bigger = image.with_rgb(np.zeros((8, 12, 3), np.float32))  # what an upscaler hands back
+    assert bigger.alpha is not None and bigger.alpha.shape == (8, 12)
+    assert bigger.alpha[:, :5].max() < 0.5 and bigger.alpha[:, 7:].min() > 0.5
+    back = load_image(save_image(bigger, tmp_path / "big.png"))
+    assert back.size == (12, 8) and back.alpha is not None
