@@ -134,7 +134,7 @@ set_max_megapixels(None)
 
 @contextlib.contextmanager
 def _pillow_limit_disabled() -> Iterator[None]:
-    """Switch Pillow's global bomb check off while we open and decode one file.
+    """Switch Pillow's global bomb check off while we read one file's header.
 
     Pillow refuses anything above twice ``Image.MAX_IMAGE_PIXELS`` inside ``Image.open`` with a
     message that names no option, and that global would make ``max_megapixels`` unable to raise
@@ -175,7 +175,9 @@ def load_image(path: str | os.PathLike[str], *, max_megapixels: float | None = N
         raise ImageReadError(f"{p} is empty (0 bytes).")
     limit_mp = float(max_megapixels) if max_megapixels and max_megapixels > 0 else _max_megapixels
     try:
-        with _pillow_limit_disabled(), Image.open(p) as im:
+        with _pillow_limit_disabled():  # only while the header is read: decoding needs no lock
+            opened = Image.open(p)
+        with opened as im:
             w, h = im.size
             if w * h > limit_mp * 1_000_000:
                 raise ImageTooLargeError(_too_large_message(p.name, w, h, limit_mp))
@@ -202,6 +204,8 @@ def load_image(path: str | os.PathLike[str], *, max_megapixels: float | None = N
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{p.name} is not an image file Pillow can read.") from exc
+    except PermissionError as exc:  # not "damaged": the file is fine, the user may not read it
+        raise ImageReadError(f"{p.name} cannot be opened: permission denied.") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageReadError(f"{p.name} is damaged or truncated and cannot be decoded ({exc}).") from exc
     if exif is not None:

@@ -111,6 +111,18 @@ def test_huge_header_with_raised_limit_is_reported_as_damaged(tmp_path: Path) ->
         load_image(bomb, max_megapixels=10)
 
 
+def test_unreadable_file_is_not_called_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "private.png"
+    Image.new("RGB", (4, 4)).save(path)
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(ImageReadError, match="permission denied"):
+        load_image(path)
+
+
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match="does not exist"):
         load_image(tmp_path / "nope.png")

@@ -338,6 +338,17 @@ def test_exif_orientation_on_16bit_png(tmp_path: Path, orientation: int) -> None
     assert Image.open(out).getexif().get(0x0112) == 1
 
 
+@pytest.mark.parametrize("orientation", [6, 7])
+def test_tiff_orientation_tag_gives_upright_pixels(tmp_path: Path, orientation: int) -> None:
+    upright = gradient(5, 9)
+    src = tmp_path / "rot.tif"
+    Image.fromarray(orient_source(upright, orientation)).save(src, tiffinfo={274: orientation})
+    image = load_image(src)
+    np.testing.assert_array_equal(u8(image), upright)
+    out = save_image(image, tmp_path / "out.tif")
+    assert Image.open(out).getexif().get(0x0112) == 1
+
+
 def test_exif_orientation_on_jpeg(tmp_path: Path) -> None:
     upright = gradient(16, 24)
     src = tmp_path / "rot.jpg"
