@@ -73,10 +73,19 @@ def mask_from_alpha(image: ImageData) -> np.ndarray:
     return np.ascontiguousarray(1.0 - image.alpha, dtype=np.float32)
 
 
-def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a mask file and check that it matches ``size`` = (width, height)."""
+def load_mask(
+    path: str | os.PathLike[str],
+    size: tuple[int, int] | None = None,
+    *,
+    max_megapixels: float | None = None,
+) -> np.ndarray:
+    """Read a mask file and check that it matches ``size`` = (width, height).
+
+    ``max_megapixels`` is the same limit as for the image, so a mask for a photo the user allowed
+    with ``--max-megapixels`` is allowed too.
+    """
     try:
-        mask = mask_from_image(load_image(path))
+        mask = mask_from_image(load_image(path, max_megapixels=max_megapixels))
     except ImageReadError as exc:
         raise MaskError(f"The mask could not be read: {exc.message}") from exc
     if size is not None:

@@ -162,3 +162,10 @@ def test_composite_and_invert() -> None:
     np.testing.assert_array_equal(invert(mask), 1 - mask)
     with pytest.raises(MaskError, match="Cannot blend"):
         composite(original, result, np.zeros((3, 4), np.float32))
+
+
+def test_mask_obeys_the_megapixel_limit_option(tmp_path: Path) -> None:
+    Image.new("L", (1500, 1000), 255).save(tmp_path / "big.png")
+    with pytest.raises(MaskError, match="--max-megapixels"):
+        load_mask(tmp_path / "big.png", max_megapixels=1)
+    assert load_mask(tmp_path / "big.png", (1500, 1000), max_megapixels=2).shape == (1000, 1500)
