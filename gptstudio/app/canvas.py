@@ -1,0 +1,402 @@
+"""The canvas: the photo, the mask overlay, the tools, zoom and pan, before/after comparison.
+
+A QGraphicsView over a scene with three layers: the "before" image (shown while comparing), the
+current image and the mask. Zoom keeps the point under the cursor still; space-drag or the middle
+button pans; the brush outline follows the cursor at the real brush size.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QUndoStack,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from gptstudio.app.mask_layer import ImageItem, MaskItem
+from gptstudio.app.tools import ShapeMode, Stroke, Tool, ToolSettings, apply_shape
+
+MIN_ZOOM, MAX_ZOOM = 1 / 64, 32.0
+ZOOM_STEP = 1.25
+#: Hold this key to see the image as it was opened.
+COMPARE_KEY = Qt.Key.Key_Backslash
+
+
+class BrushOutline(QGraphicsItem):
+    """A black-and-white circle the size of the brush, visible on light and dark pixels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.radius = 10.0
+        self.setZValue(100)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_radius(self, radius: float) -> None:
+        if radius != self.radius:
+            self.prepareGeometryChange()
+            self.radius = radius
+
+    def boundingRect(self) -> QRectF:
+        r = self.radius + 2
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for color, style in (
+            (QColor(0, 0, 0, 200), Qt.PenStyle.SolidLine),
+            (QColor(255, 255, 255), Qt.PenStyle.DashLine),
+        ):
+            pen = QPen(color, 1.0, style)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawEllipse(QPointF(0, 0), self.radius, self.radius)
+
+
+def _checker_brush() -> QBrush:
+    """The usual grey checkerboard behind transparent pixels."""
+    tile = QPixmap(16, 16)
+    tile.fill(QColor(58, 58, 58))
+    p = QPainter(tile)
+    p.fillRect(0, 0, 8, 8, QColor(72, 72, 72))
+    p.fillRect(8, 8, 8, 8, QColor(72, 72, 72))
+    p.end()
+    return QBrush(tile)
+
+
+class Canvas(QGraphicsView):
+    """The editing surface. Mask edits go onto ``undo_stack``; everything else is view state."""
+
+    zoom_changed = Signal(float)
+    cursor_moved = Signal(int, int)
+    selection_changed = Signal(bool)
+
+    def __init__(self, tools: ToolSettings, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tools = tools
+        self.undo_stack = undo_stack
+        self.setScene(QGraphicsScene(self))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setBackgroundBrush(QColor(40, 40, 43))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(False)  # the main window takes dropped files
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.before_item = ImageItem()
+        self.image_item = ImageItem()
+        self.mask_item: MaskItem | None = None
+        self.outline = BrushOutline()
+        self.outline.setVisible(False)
+        self.selection_item = QGraphicsPathItem()
+        pen = QPen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.selection_item.setPen(pen)
+        self.selection_item.setZValue(90)
+        self.before_item.setZValue(1)
+        self.image_item.setZValue(0)
+        for item in (self.image_item, self.before_item, self.outline, self.selection_item):
+            self.scene().addItem(item)
+        self.before_item.setVisible(False)
+        self._stroke: Stroke | None = None
+        self._shape_start: QPointF | None = None
+        self._lasso: QPainterPath | None = None
+        self._preview = QGraphicsPathItem()
+        self._preview.setPen(pen)
+        self._preview.setZValue(95)
+        self.scene().addItem(self._preview)
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._mask_visible = True
+        self._split: float | None = None
+        self._holding_compare = False
+        self.selection = QPainterPath()
+        tools.changed.connect(self._tools_changed)
+        self._tools_changed()
+
+    # --- content ------------------------------------------------------------------------------
+
+    def has_image(self) -> bool:
+        return self.mask_item is not None
+
+    def set_images(self, image: QImage, original: QImage) -> None:
+        """A new document: its pixels, its original (for compare) and an empty mask."""
+        if self.mask_item is not None:
+            self.scene().removeItem(self.mask_item)
+        self.image_item.set_image(image)
+        self.before_item.set_image(original)
+        self.mask_item = MaskItem(image.width(), image.height())
+        self.mask_item.setZValue(10)
+        self.mask_item.setVisible(self._mask_visible)
+        self.scene().addItem(self.mask_item)
+        self.scene().setSceneRect(QRectF(0, 0, image.width(), image.height()))
+        self.set_selection(QPainterPath())
+        self.fit()
+
+    def set_image(self, image: QImage) -> None:
+        """New pixels for the current document (a result, undo or redo), same size."""
+        self.image_item.set_image(image)
+
+    def image_size(self) -> tuple[int, int]:
+        img = self.image_item.image()
+        return img.width(), img.height()
+
+    # --- view -----------------------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float, anchor_view: QPoint | None = None) -> None:
+        """Zoom to ``factor`` keeping ``anchor_view`` (a viewport point) still."""
+        factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
+        anchor_view = anchor_view if anchor_view is not None else self.viewport().rect().center()
+        scene_pt = self.mapToScene(anchor_view)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setTransform(self.transform().fromScale(factor, factor))
+        # put the scene point back under the anchor
+        delta = self.mapFromScene(scene_pt) - anchor_view
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._update_outline_size()
+        self.zoom_changed.emit(self.zoom())
+
+    def _cursor_anchor(self) -> QPoint | None:
+        pos = self.viewport().mapFromGlobal(self.cursor().pos())
+        return pos if self.viewport().rect().contains(pos) else None
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom() * ZOOM_STEP, self._cursor_anchor())
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom() / ZOOM_STEP, self._cursor_anchor())
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0, self._cursor_anchor())
+
+    def fit(self) -> None:
+        if not self.has_image():
+            return
+        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:  # small images are shown at 100 %, not blown up
+            self.setTransform(self.transform().fromScale(1.0, 1.0))
+            self.centerOn(self.sceneRect().center())
+        self._update_outline_size()
+        self.zoom_changed.emit(self.zoom())
+
+    def set_mask_visible(self, visible: bool) -> None:
+        self._mask_visible = visible
+        if self.mask_item is not None:
+            self.mask_item.setVisible(visible and not self._holding_compare)
+
+    def set_split(self, fraction: float | None) -> None:
+        """Compare with a split: the original left of ``fraction`` of the width; None turns it off."""
+        self._split = fraction
+        self._update_compare()
+
+    def _update_compare(self) -> None:
+        w = self.image_size()[0]
+        if self._holding_compare:
+            self.before_item.set_clip_right(None)
+            self.before_item.setVisible(True)
+        elif self._split is not None:
+            self.before_item.set_clip_right(w * self._split)
+            self.before_item.setVisible(True)
+        else:
+            self.before_item.setVisible(False)
+        if self.mask_item is not None:
+            self.mask_item.setVisible(self._mask_visible and not self._holding_compare)
+
+    def showing_before(self) -> bool:
+        return self.before_item.isVisible()
+
+    # --- selection --------------------------------------------------------------------------
+
+    def set_selection(self, path: QPainterPath) -> None:
+        self.selection = QPainterPath(path)
+        self.selection_item.setPath(self.selection)
+        self.selection_changed.emit(not self.selection.isEmpty())
+
+    # --- events ---------------------------------------------------------------------------
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom() * (ZOOM_STEP**steps), event.position().toPoint())
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            self.outline.setVisible(False)
+        elif key == COMPARE_KEY and not event.isAutoRepeat():
+            self._holding_compare = True
+            self._update_compare()
+        elif key == Qt.Key.Key_BracketRight:
+            self.tools.grow(1.15)
+        elif key == Qt.Key.Key_BracketLeft:
+            self.tools.grow(1 / 1.15)
+        elif key == Qt.Key.Key_Escape and (self._lasso is not None or self._shape_start is not None):
+            self._cancel_shape()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat():
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self._space = False
+            self._pan_from = None
+            self._tools_changed()
+        elif event.key() == COMPARE_KEY:
+            self._holding_compare = False
+            self._update_compare()
+        else:
+            super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if button != Qt.MouseButton.LeftButton or self.mask_item is None:
+            super().mousePressEvent(event)
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        tool = self.tools.tool
+        if tool in (Tool.BRUSH, Tool.ERASER):
+            self._stroke = Stroke(self.mask_item, self.tools.size, self.tools.hardness, tool is Tool.ERASER)
+            self._stroke.move_to(pos)
+        elif tool is Tool.RECT:
+            self._shape_start = pos
+        elif tool is Tool.LASSO:
+            self._lasso = QPainterPath(pos)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        view_pos = event.position().toPoint()
+        pos = self.mapToScene(view_pos)
+        if self._pan_from is not None:
+            delta = view_pos - self._pan_from
+            self._pan_from = view_pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        self.outline.setPos(pos)
+        self.cursor_moved.emit(int(pos.x()), int(pos.y()))
+        if self._stroke is not None:
+            self._stroke.move_to(pos)
+        elif self._shape_start is not None:
+            path = QPainterPath()
+            path.addRect(QRectF(self._shape_start, pos).normalized())
+            self._preview.setPath(path)
+        elif self._lasso is not None:
+            self._lasso.lineTo(pos)
+            self._preview.setPath(self._lasso)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
+            self._pan_from = None
+            self._tools_changed()
+            event.accept()
+            return
+        if event.button() != Qt.MouseButton.LeftButton or self.mask_item is None:
+            super().mouseReleaseEvent(event)
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if self._stroke is not None:
+            self._stroke.move_to(pos)
+            command = self._stroke.finish()
+            self._stroke = None
+            if command is not None:
+                self.undo_stack.push(command)
+        elif self._shape_start is not None:
+            path = QPainterPath()
+            rect = QRectF(self._shape_start, pos).normalized()
+            if rect.width() >= 1 and rect.height() >= 1:
+                path.addRect(rect)
+                self._finish_shape(path)
+            self._cancel_shape()
+        elif self._lasso is not None:
+            self._lasso.lineTo(pos)
+            self._lasso.closeSubpath()
+            if self._lasso.boundingRect().width() >= 1 and self._lasso.boundingRect().height() >= 1:
+                self._finish_shape(self._lasso)
+            self._cancel_shape()
+        event.accept()
+
+    def _finish_shape(self, path: QPainterPath) -> None:
+        assert self.mask_item is not None
+        mode = self.tools.shape_mode
+        if mode is ShapeMode.SELECT:
+            self.set_selection(path)
+            return
+        command = apply_shape(self.mask_item, path, subtract=mode is ShapeMode.SUBTRACT)
+        if command is not None:
+            self.undo_stack.push(command)
+
+    def _cancel_shape(self) -> None:
+        self._shape_start = None
+        self._lasso = None
+        self._preview.setPath(QPainterPath())
+
+    def enterEvent(self, event: object) -> None:
+        self._tools_changed()
+        super().enterEvent(event)  # type: ignore[arg-type]
+
+    def leaveEvent(self, event: object) -> None:
+        self.outline.setVisible(False)
+        super().leaveEvent(event)  # type: ignore[arg-type]
+
+    def focusOutEvent(self, event: object) -> None:
+        # a key released while another widget had focus must not leave us panning or comparing
+        self._space = False
+        if self._holding_compare:
+            self._holding_compare = False
+            self._update_compare()
+        super().focusOutEvent(event)  # type: ignore[arg-type]
+
+    def _tools_changed(self) -> None:
+        painting = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
+        self.outline.setVisible(painting and self.has_image() and self.underMouse() and not self._space)
+        self._update_outline_size()
+        if not self._space:
+            shape = Qt.CursorShape.CrossCursor
+            self.viewport().setCursor(shape)
+
+    def _update_outline_size(self) -> None:
+        self.outline.set_radius(self.tools.size / 2.0)

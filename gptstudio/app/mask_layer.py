@@ -1,0 +1,190 @@
+"""The mask as a semi-transparent overlay the user paints on, and the image layers under it.
+
+The mask lives in one premultiplied ARGB32 QImage the size of the photo: its alpha channel *is* the
+mask (255 = change this pixel), its colour is a fixed tint. Brush dabs are painted with QPainter
+into that image and only the dirty rectangle is repainted, so one brush event costs the same on a
+24-megapixel photo as on a thumbnail. Undo keeps copies of the 256-pixel tiles a stroke touched,
+not of the whole mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QRadialGradient
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from gptstudio.app.convert import A, B, G, R, qimage_view
+
+#: The mask tint (a warm red, readable over most photos) and its opacity on screen.
+MASK_COLOR = QColor(255, 48, 64)
+MASK_OPACITY = 0.5
+TILE = 256
+
+Tiles = dict[tuple[int, int], QImage]
+
+
+class ImageItem(QGraphicsItem):
+    """Draws a QImage, only the exposed part, so zoomed-in repaints of huge photos stay cheap."""
+
+    def __init__(self, image: QImage | None = None) -> None:
+        super().__init__()
+        self._image = image or QImage()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._clip_x: float | None = None
+
+    def image(self) -> QImage:
+        return self._image
+
+    def set_image(self, image: QImage) -> None:
+        if image.size() != self._image.size():
+            self.prepareGeometryChange()
+        self._image = image
+        self.update()
+
+    def set_clip_right(self, x: float | None) -> None:
+        """Draw only left of ``x`` (the before/after split); None draws everything."""
+        self._clip_x = x
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._image.width(), self._image.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if self._image.isNull():
+            return
+        exposed = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
+        if self._clip_x is not None:
+            exposed = exposed.intersected(QRectF(0, 0, max(self._clip_x, 0.0), self._image.height()))
+        if exposed.isEmpty():
+            return
+        rect = exposed.toAlignedRect()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
+        painter.drawImage(QRectF(rect), self._image, QRectF(rect))
+
+
+class MaskItem(ImageItem):
+    """The paintable mask overlay."""
+
+    def __init__(self, width: int, height: int) -> None:
+        image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        super().__init__(image)
+        self.setOpacity(MASK_OPACITY)
+
+    # --- reading and writing the whole mask ---------------------------------------------------
+
+    def alpha(self) -> np.ndarray:
+        """The mask as a uint8 ``H×W`` array (a copy): 255 = change."""
+        return np.ascontiguousarray(qimage_view(self._image)[:, :, A])
+
+    def float_mask(self) -> np.ndarray:
+        return self.alpha().astype(np.float32) / 255.0
+
+    def is_empty(self) -> bool:
+        return not bool(qimage_view(self._image)[:, :, A].any())
+
+    def set_alpha(self, alpha: np.ndarray) -> None:
+        """Replace the whole mask from a uint8 array, keeping the tint premultiplied."""
+        h, w = self._image.height(), self._image.width()
+        if alpha.shape != (h, w):
+            raise ValueError(f"mask shape {alpha.shape} does not match the image {w}×{h}")
+        view = qimage_view(self._image)
+        a = np.asarray(alpha, dtype=np.uint8)
+        for channel, value in ((R, MASK_COLOR.red()), (G, MASK_COLOR.green()), (B, MASK_COLOR.blue())):
+            lut = ((np.arange(256, dtype=np.uint16) * value + 127) // 255).astype(np.uint8)
+            view[:, :, channel] = lut[a]
+        view[:, :, A] = a
+        self.update()
+
+    # --- painting -----------------------------------------------------------------------------
+
+    def _painter(self, erase: bool) -> QPainter:
+        painter = QPainter(self._image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        if erase:
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationOut)
+        return painter
+
+    def dab_rect(self, center: QPointF, size: float) -> QRect:
+        r = size / 2.0 + 2
+        return (
+            QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r).toAlignedRect().intersected(self._bounds())
+        )
+
+    def paint_dabs(self, centers: list[QPointF], size: float, hardness: float, erase: bool) -> QRect:
+        """Stamp round dabs (soft edge by ``hardness`` 0..1); returns the changed rectangle."""
+        dirty = QRect()
+        if not centers:
+            return dirty
+        radius = max(size / 2.0, 0.5)
+        painter = self._painter(erase)
+        try:
+            solid = QColor(MASK_COLOR)
+            for c in centers:
+                if hardness >= 0.99:
+                    painter.setBrush(solid)
+                else:
+                    grad = QRadialGradient(c, radius)
+                    clear = QColor(MASK_COLOR)
+                    clear.setAlpha(0)
+                    grad.setColorAt(0.0, solid)
+                    grad.setColorAt(max(0.0, min(hardness, 0.99)), solid)
+                    grad.setColorAt(1.0, clear)
+                    painter.setBrush(grad)
+                painter.drawEllipse(c, radius, radius)
+                dirty = dirty.united(self.dab_rect(c, size))
+        finally:
+            painter.end()
+        self.update(QRectF(dirty))
+        return dirty
+
+    def fill_path(self, path: QPainterPath, erase: bool) -> QRect:
+        """Add (or with ``erase`` subtract) a closed shape: the rectangle and lasso tools."""
+        painter = self._painter(erase)
+        try:
+            painter.fillPath(path, MASK_COLOR)
+        finally:
+            painter.end()
+        dirty = path.boundingRect().toAlignedRect().adjusted(-2, -2, 2, 2).intersected(self._bounds())
+        self.update(QRectF(dirty))
+        return dirty
+
+    def _bounds(self) -> QRect:
+        return QRect(0, 0, self._image.width(), self._image.height())
+
+    # --- tiles for undo -----------------------------------------------------------------------
+
+    def tiles_in(self, rect: QRect) -> list[tuple[int, int]]:
+        rect = rect.intersected(self._bounds())
+        if rect.isEmpty():
+            return []
+        return [
+            (tx, ty)
+            for ty in range(rect.top() // TILE, rect.bottom() // TILE + 1)
+            for tx in range(rect.left() // TILE, rect.right() // TILE + 1)
+        ]
+
+    def copy_tiles(self, keys: list[tuple[int, int]] | Tiles) -> Tiles:
+        return {key: self._image.copy(self._tile_rect(key)) for key in keys}
+
+    def put_tiles(self, tiles: Tiles) -> None:
+        if not tiles:
+            return
+        painter = QPainter(self._image)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        dirty = QRect()
+        try:
+            for key, tile in tiles.items():
+                rect = self._tile_rect(key)
+                painter.drawImage(rect.topLeft(), tile)
+                dirty = dirty.united(rect)
+        finally:
+            painter.end()
+        self.update(QRectF(dirty))
+
+    def _tile_rect(self, key: tuple[int, int]) -> QRect:
+        return QRect(key[0] * TILE, key[1] * TILE, TILE, TILE).intersected(self._bounds())

@@ -1,0 +1,391 @@
+"""The task panel: what to run (task, model), with which settings, and the Run/Cancel controls.
+
+Only tasks with an installed model are offered, and only the settings the chosen model uses are
+shown (from ``EngineInfo.uses``), so nobody tunes a slider that does nothing. The panel turns its
+state into a frozen request for the worker and can be filled back from the parameters stored in a
+PNG ("Reuse parameters").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gptstudio.core.imageio import ImageData
+from gptstudio.engines.base import RESTORE_MODES, EngineInfo
+from gptstudio.models import registry
+from gptstudio.tasks import requests
+
+TASK_ORDER = ("inpaint", "restore", "denoise", "generate")
+TASK_LABELS = {"inpaint": "Inpaint", "restore": "Restore", "denoise": "Denoise", "generate": "Generate"}
+MODE_LABELS = {"all": "Everything", "jpeg": "JPEG artefacts", "deblur": "Blur", "denoise": "Noise"}
+SEED_MAX = 2**31 - 1
+#: Settings a model may use, in display order; each maps to a row of the form.
+PARAMETERS = ("mode", "prompt", "negative_prompt", "seed", "steps", "strength", "guidance")
+
+
+def request_types() -> dict[str, type]:
+    """Task name -> request class, for the tasks the engine API can run today."""
+    found = {
+        "denoise": requests.DenoiseRequest,
+        "restore": requests.RestoreRequest,
+        "inpaint": requests.InpaintRequest,
+    }
+    generate = getattr(requests, "GenerateRequest", None)
+    if generate is not None:
+        found["generate"] = generate
+    return found
+
+
+def available_tasks() -> list[str]:
+    """Tasks to offer: those with a request type and at least one installed model."""
+    types = request_types()
+    return [t for t in TASK_ORDER if t in types and registry.models_for(t)]
+
+
+class TaskPanel(QWidget):
+    run_clicked = Signal()
+    cancel_clicked = Signal()
+    get_more_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("taskPanel")
+        self.setMinimumWidth(280)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(10, 10, 10, 10)
+        outer.setSpacing(8)
+
+        self.params_banner = QFrame()
+        self.params_banner.setObjectName("paramsBanner")
+        self.params_banner.setFrameShape(QFrame.Shape.StyledPanel)
+        banner = QVBoxLayout(self.params_banner)
+        self.params_label = QLabel()
+        self.params_label.setWordWrap(True)
+        self.reuse_button = QPushButton("Reuse parameters")
+        self.reuse_button.setObjectName("reuseParameters")
+        self.reuse_button.setToolTip("Set the task, model and settings this image was made with")
+        banner.addWidget(self.params_label)
+        banner.addWidget(self.reuse_button)
+        self.params_banner.hide()
+        self._file_params: dict[str, Any] = {}
+        self.reuse_button.clicked.connect(lambda: self.apply_params(self._file_params))
+        outer.addWidget(self.params_banner)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form = form
+        self.task_combo = QComboBox()
+        self.task_combo.setObjectName("taskCombo")
+        form.addRow("Task", self.task_combo)
+
+        model_row = QHBoxLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.setObjectName("modelCombo")
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(12)
+        self.get_more = QToolButton()
+        self.get_more.setText("Get more…")
+        self.get_more.setToolTip("See the installed models and where more will come from")
+        self.get_more.clicked.connect(lambda: self.get_more_clicked.emit(self.current_task() or ""))
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.get_more)
+        form.addRow("Model", model_row)
+        self.model_description = QLabel()
+        self.model_description.setWordWrap(True)
+        self.model_description.setEnabled(False)
+        form.addRow("", self.model_description)
+
+        self.mode_combo = QComboBox()
+        for mode in RESTORE_MODES:
+            self.mode_combo.addItem(MODE_LABELS.get(mode, mode), mode)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("prompt")
+        self.prompt.setPlaceholderText("What should appear…")
+        self.prompt.setFixedHeight(70)
+        self.negative_prompt = QLineEdit()
+        self.negative_prompt.setObjectName("negativePrompt")
+        self.negative_prompt.setPlaceholderText("What to avoid")
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox()
+        self.seed.setObjectName("seed")
+        self.seed.setRange(0, SEED_MAX)
+        self.seed.setValue(random.randrange(SEED_MAX))
+        self.randomise = QToolButton()
+        self.randomise.setText("Randomise")
+        self.randomise.setToolTip("Pick a new random seed")
+        self.randomise.clicked.connect(self.randomise_seed)
+        self.seed_lock = QCheckBox("Lock")
+        self.seed_lock.setObjectName("seedLock")
+        self.seed_lock.setToolTip("Keep this seed for every run (otherwise each run draws a new one)")
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.randomise)
+        seed_row.addWidget(self.seed_lock)
+        self.steps = QSpinBox()
+        self.steps.setObjectName("steps")
+        self.steps.setRange(1, 200)
+        self.steps.setValue(12)
+        self.strength = QDoubleSpinBox()
+        self.strength.setObjectName("strength")
+        self.strength.setRange(0.0, 1.0)
+        self.strength.setSingleStep(0.05)
+        self.strength.setValue(0.5)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setObjectName("guidance")
+        self.guidance.setRange(0.0, 30.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setValue(4.0)
+        self.feather = QDoubleSpinBox()
+        self.feather.setObjectName("feather")
+        self.feather.setRange(0.0, 256.0)
+        self.feather.setValue(4.0)
+        self.feather.setSuffix(" px")
+        self.feather.setToolTip("Soften the mask edge so the result blends in")
+        self._rows: dict[str, QWidget | QHBoxLayout] = {
+            "mode": self.mode_combo,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": seed_row,
+            "steps": self.steps,
+            "strength": self.strength,
+            "guidance": self.guidance,
+            "feather": self.feather,
+        }
+        labels = {
+            "mode": "Repair",
+            "prompt": "Prompt",
+            "negative_prompt": "Negative",
+            "seed": "Seed",
+            "steps": "Steps",
+            "strength": "Strength",
+            "guidance": "Guidance",
+            "feather": "Feather",
+        }
+        for key, widget in self._rows.items():
+            form.addRow(labels[key], widget)
+        outer.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("runButton")
+        self.run_button.setDefault(True)
+        self.run_button.setToolTip("Run the task (Ctrl+Return)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.run_button.clicked.connect(self.run_clicked)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        buttons.addWidget(self.run_button, 1)
+        buttons.addWidget(self.cancel_button)
+        outer.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        outer.addWidget(self.progress)
+        self.status = QLabel("Ready")
+        self.status.setObjectName("taskStatus")
+        self.status.setWordWrap(True)
+        outer.addWidget(self.status)
+        self.preview = QLabel()
+        self.preview.setObjectName("preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(0)
+        self.preview.hide()
+        outer.addWidget(self.preview)
+        outer.addStretch(1)
+
+        self.task_combo.currentIndexChanged.connect(self._task_changed)
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.refresh_tasks()
+
+    # --- tasks and models ---------------------------------------------------------------------
+
+    def refresh_tasks(self) -> None:
+        """Re-read the registry (a model was installed or registered)."""
+        current = self.current_task()
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for task in available_tasks():
+            self.task_combo.addItem(TASK_LABELS[task], task)
+        self.task_combo.blockSignals(False)
+        index = self.task_combo.findData(current) if current else -1
+        self.task_combo.setCurrentIndex(max(index, 0))
+        self._task_changed()
+
+    def current_task(self) -> str | None:
+        return self.task_combo.currentData()
+
+    def set_task(self, task: str) -> bool:
+        index = self.task_combo.findData(task)
+        if index >= 0:
+            self.task_combo.setCurrentIndex(index)
+        return index >= 0
+
+    def current_model(self) -> EngineInfo | None:
+        model_id = self.model_combo.currentData()
+        if not model_id:
+            return None
+        try:
+            return registry.info(model_id)
+        except Exception:
+            return None
+
+    def set_model(self, model_id: str) -> bool:
+        index = self.model_combo.findData(model_id)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        return index >= 0
+
+    def _task_changed(self) -> None:
+        task = self.current_task()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for info in registry.models_for(task) if task else []:
+            self.model_combo.addItem(info.name, info.id)
+            self.model_combo.setItemData(
+                self.model_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.model_combo.blockSignals(False)
+        self._model_changed()
+
+    def _model_changed(self) -> None:
+        info = self.current_model()
+        uses = info.uses if info else frozenset()
+        self.model_description.setText(info.description if info else "No model installed for this task.")
+        for key in PARAMETERS:
+            self.form.setRowVisible(self._rows[key], key in uses)  # type: ignore[arg-type]
+        self.form.setRowVisible(self.feather, self.current_task() == "inpaint")
+        self.run_button.setEnabled(info is not None)
+
+    def visible_parameters(self) -> set[str]:
+        """Which setting rows a person sees now (for tests and the shortcuts help)."""
+        return {key for key, row in self._rows.items() if self.form.isRowVisible(row)}  # type: ignore[arg-type]
+
+    # --- seed -------------------------------------------------------------------------------
+
+    def randomise_seed(self) -> None:
+        self.seed.setValue(random.randrange(SEED_MAX))
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode_combo.currentData(),
+            "prompt": self.prompt.toPlainText().strip(),
+            "negative_prompt": self.negative_prompt.text().strip(),
+            "seed": int(self.seed.value()),
+            "steps": int(self.steps.value()),
+            "strength": float(self.strength.value()),
+            "guidance": float(self.guidance.value()),
+            "feather": float(self.feather.value()),
+        }
+
+    def build_request(self, image: ImageData, mask: np.ndarray | None) -> requests.Request:
+        """A frozen request from the panel; a fresh seed per run unless the seed is locked."""
+        task = self.current_task()
+        info = self.current_model()
+        if task is None or info is None:
+            from gptstudio.core.errors import ModelError
+
+            raise ModelError("No installed model can do this task yet.")
+        if "seed" in info.uses and not self.seed_lock.isChecked():
+            self.randomise_seed()
+        cls = request_types()[task]
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        kwargs: dict[str, Any] = {"image": image, "model": info.id}
+        values = self.values()
+        for key, value in values.items():
+            if key in names and (key in info.uses or key == "feather"):
+                kwargs[key] = value
+        if "mask" in names:
+            kwargs["mask"] = mask
+        return cls(**kwargs)
+
+    # --- stored parameters ------------------------------------------------------------------
+
+    def show_file_params(self, params: dict[str, Any]) -> None:
+        """Offer "Reuse parameters" for an opened image that holds our parameters."""
+        self._file_params = dict(params)
+        if not params or "task" not in params:
+            self.params_banner.hide()
+            return
+        bits = [TASK_LABELS.get(str(params["task"]), str(params["task"]))]
+        if params.get("model"):
+            bits.append(str(params["model"]))
+        if params.get("seed") is not None:
+            bits.append(f"seed {params['seed']}")
+        self.params_label.setText("This image was made with " + ", ".join(bits) + ".")
+        self.params_banner.show()
+
+    def apply_params(self, params: dict[str, Any]) -> list[str]:
+        """Set task, model and settings from stored parameters; returns what could not be applied."""
+        missing: list[str] = []
+        task = params.get("task")
+        if task and not self.set_task(str(task)):
+            missing.append(f"task {task}")
+        model = params.get("model")
+        if model and not self.set_model(str(model)):
+            missing.append(f"model {model}")
+        if "mode" in params:
+            index = self.mode_combo.findData(params["mode"])
+            if index >= 0:
+                self.mode_combo.setCurrentIndex(index)
+        if "prompt" in params:
+            self.prompt.setPlainText(str(params["prompt"]))
+        if "negative_prompt" in params:
+            self.negative_prompt.setText(str(params["negative_prompt"]))
+        if params.get("seed") is not None:
+            self.seed.setValue(int(params["seed"]) % (SEED_MAX + 1))
+            self.seed_lock.setChecked(True)
+        for key, box in (("steps", self.steps), ("strength", self.strength), ("guidance", self.guidance)):
+            if key in params:
+                box.setValue(params[key])
+        if "feather" in params:
+            self.feather.setValue(float(params["feather"]))
+        self.params_banner.hide()
+        return missing
+
+    # --- running ------------------------------------------------------------------------------
+
+    def set_running(self, running: bool) -> None:
+        """Cancel is live while jobs run; Run stays live, so further jobs queue behind."""
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.progress.setValue(0)
+            self.preview.clear()
+            self.preview.hide()
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(round(fraction * 1000))
+        if message:
+            self.status.setText(message)
+
+    def set_preview(self, image: QImage) -> None:
+        pixmap = QPixmap.fromImage(image)
+        width = max(self.width() - 24, 64)
+        self.preview.setPixmap(pixmap.scaledToWidth(min(width, pixmap.width() * 2)))
+        self.preview.show()

@@ -1,0 +1,76 @@
+"""Every change to the document is a QUndoCommand, so Undo/Redo cover strokes, mask edits and results.
+
+Strokes keep only the tiles they touched (before and after), whole-mask edits keep the mask as one
+byte per pixel, and results keep the two ImageData objects plus the QImages already drawn for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtGui import QImage, QUndoCommand
+
+from gptstudio.app.mask_layer import MaskItem, Tiles
+from gptstudio.core.imageio import ImageData
+
+
+class MaskTilesCommand(QUndoCommand):
+    """A brush stroke, eraser stroke, rectangle or lasso: swaps the touched tiles."""
+
+    def __init__(self, mask: MaskItem, before: Tiles, after: Tiles, text: str) -> None:
+        super().__init__(text)
+        self._mask, self._before, self._after = mask, before, after
+        self._first = True
+
+    def redo(self) -> None:
+        if self._first:  # already painted live while the user dragged
+            self._first = False
+            return
+        self._mask.put_tiles(self._after)
+
+    def undo(self) -> None:
+        self._mask.put_tiles(self._before)
+
+
+class MaskReplaceCommand(QUndoCommand):
+    """Clear, invert, fill, mask from selection or from a file: the whole mask, one byte per pixel."""
+
+    def __init__(self, mask: MaskItem, after: np.ndarray, text: str) -> None:
+        super().__init__(text)
+        self._mask = mask
+        self._before = mask.alpha()
+        self._after = np.ascontiguousarray(after, dtype=np.uint8)
+
+    def redo(self) -> None:
+        self._mask.set_alpha(self._after)
+
+    def undo(self) -> None:
+        self._mask.set_alpha(self._before)
+
+
+@dataclass
+class ImageState:
+    """The document's pixels at one point of the history."""
+
+    image: ImageData
+    qimage: QImage
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ImageResultCommand(QUndoCommand):
+    """A task result landing on the canvas."""
+
+    def __init__(
+        self, apply: Callable[[ImageState], None], before: ImageState, after: ImageState, text: str
+    ) -> None:
+        super().__init__(text)
+        self._apply, self._before, self._after = apply, before, after
+
+    def redo(self) -> None:
+        self._apply(self._after)
+
+    def undo(self) -> None:
+        self._apply(self._before)
