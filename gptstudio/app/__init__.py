@@ -38,6 +38,9 @@ def create_window(argv: list[str] | None = None) -> tuple[Any, Any]:
     app.setDesktopFileName("gptstudio")
 
     from gptstudio.app.main_window import MainWindow, app_icon
+    from gptstudio.app.theme import apply_theme
+
+    apply_theme(app)
 
     icon = app_icon()
     app.setWindowIcon(icon)  # type: ignore[attr-defined]

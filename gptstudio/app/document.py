@@ -30,9 +30,9 @@ MASK_FILE = "mask.png"
 class Document:
     """What the user is editing: the current pixels, the file they came from, what produced them."""
 
-    image: ImageData
+    image: ImageData = field(repr=False)
     #: The pixels as opened, for the before/after comparison.
-    original: ImageData
+    original: ImageData = field(repr=False)
     source_path: Path | None = None
     #: Where Save writes; None until the user chose a file (we never overwrite the original unasked).
     save_path: Path | None = None

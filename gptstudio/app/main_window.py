@@ -342,6 +342,7 @@ class MainWindow(QMainWindow):
         self.split_slider.setToolTip("Original on the left, result on the right")
         self.split_slider.valueChanged.connect(self._split_moved)
         opts.addWidget(self.split_slider)
+        self.addToolBarBreak()
         self.addToolBar(opts)
         self._sync_tool_widgets()
 
@@ -851,6 +852,8 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        else:
+            self.centre_on_screen()
         if isinstance(state, QByteArray):
             self.restoreState(state)
         size = s.value("tools/size")
@@ -885,9 +888,13 @@ class MainWindow(QMainWindow):
         self.autosaver.discard()
 
     def centre_on_screen(self) -> None:
+        """First start: a large window in the middle of the screen, never bigger than it."""
         screen = QApplication.primaryScreen()
         if screen is not None:
             geo = screen.availableGeometry()
+            self.resize(
+                min(self.width(), int(geo.width() * 0.92)), min(self.height(), int(geo.height() * 0.92))
+            )
             self.move(geo.center() - QPoint(self.width() // 2, self.height() // 2))
 
 
