@@ -1,0 +1,102 @@
+"""Menus that exist today behave for real: the models dialog lists installed models with licences,
+later features are visibly disabled with a reason, and the shortcuts help lists real shortcuts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QTreeWidget
+
+from gptstudio.app.models_dialog import ModelsDialog
+
+
+def menu_titles(window) -> list[str]:  # type: ignore[no-untyped-def]
+    return [a.text().replace("&", "") for a in window.menuBar().actions()]
+
+
+def test_menus_are_the_ones_people_expect(window) -> None:  # type: ignore[no-untyped-def]
+    assert menu_titles(window) == ["File", "Edit", "View", "Models", "Tools", "Help"]
+    assert not window.act_batch.isEnabled() and not window.act_train.isEnabled()
+    assert "later version" in window.act_batch.toolTip()
+    assert not window.act_save.isEnabled(), "nothing to save before an image is open"
+
+
+def test_models_dialog_lists_installed_models_with_licences(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(window.panel.get_more, Qt.MouseButton.LeftButton)
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ModelsDialog) and w.isVisible())
+    tree = dialog.findChild(QTreeWidget)
+    rows = {}
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            child = top.child(j)
+            rows[child.text(1)] = (top.text(0), child.text(2))
+    assert rows["classical-telea"][0].startswith("Inpaint")
+    assert rows["classical-nlm"][1].startswith("Apache-2.0")
+    generate = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if "Generate" in tree.topLevelItem(i).text(0)
+    )
+    assert "No model installed" in generate.child(0).text(0)
+    dialog.close()
+
+
+def test_shortcut_help_lists_real_shortcuts(window) -> None:  # type: ignore[no-untyped-def]
+    rows = dict(window.shortcut_rows())
+    assert rows["Undo"] and rows["Open…"] and rows["Brush"] == "B"
+    assert "Space" in rows["Pan"]
+
+
+def test_space_drag_pans_instead_of_painting(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gui_helpers import make_image
+
+    window.open_path(make_image(tmp_path / "big.png", 2400, 1800))
+    window.canvas.actual_size()
+    window.canvas.setFocus()
+    vp = window.canvas.viewport()
+    before = window.canvas.verticalScrollBar().value()
+    QTest.keyPress(window.canvas, Qt.Key.Key_Space)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(vp, QPoint(300, 240))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 240))
+    QTest.keyRelease(window.canvas, Qt.Key.Key_Space)
+    assert window.canvas.verticalScrollBar().value() == before + 60
+    assert window.canvas.mask_item.is_empty()
+    assert window.undo_stack.count() == 0
+
+
+def _wheel(window, at: QPoint, clicks: int) -> None:  # type: ignore[no-untyped-def]
+    vp = window.canvas.viewport()
+    event = QWheelEvent(
+        QPointF(at),
+        QPointF(vp.mapToGlobal(at)),
+        QPoint(0, 0),
+        QPoint(0, 120 * clicks),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(vp, event)
+
+
+def test_wheel_zooms_around_the_cursor_and_keys_zoom(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gui_helpers import make_image
+
+    window.open_path(make_image(tmp_path / "big.png", 2400, 1800))
+    window.canvas.actual_size()
+    window.canvas.centerOn(1200, 900)
+    at = QPoint(250, 200)
+    under = window.canvas.mapToScene(at)
+    _wheel(window, at, 2)
+    assert window.canvas.zoom() > 1.5
+    after = window.canvas.mapToScene(at)
+    assert abs(after.x() - under.x()) <= 1 and abs(after.y() - under.y()) <= 1
+    assert window.zoom_label.text() == f"{window.canvas.zoom() * 100:.0f} %"
+    start = window.canvas.zoom()
+    window.act_zoom_out.trigger()
+    assert window.canvas.zoom() < start
+    window.act_zoom_in.trigger()
+    assert abs(window.canvas.zoom() - start) < 1e-9
