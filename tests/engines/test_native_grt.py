@@ -13,7 +13,7 @@ from gptstudio.core.imageio import from_array
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import EngineInfo
 from gptstudio.engines.native import io, shipped
-from gptstudio.engines.native.arch import GRT, MODES, GRTConfig
+from gptstudio.engines.native.arch import GRT, MDTA, MODES, GRTConfig
 from gptstudio.engines.native.engine import GRTEngine, size_requirements
 from gptstudio.models import registry
 from gptstudio.tasks import DenoiseRequest, RestoreRequest, run
@@ -89,6 +89,32 @@ def test_backward_reaches_every_parameter_and_a_step_lowers_the_loss() -> None:
     assert losses[-1] < losses[0]
 
 
+def test_windowed_attention_is_global_attention_for_small_inputs_and_local_for_large() -> None:
+    torch.manual_seed(0)
+    attn = MDTA(16, 2).eval()
+    x = torch.randn(1, 16, 192, 192)
+    with torch.no_grad():
+        whole = attn(x)
+        attn.window = 500  # larger than the input: the same as whole-input statistics
+        torch.testing.assert_close(attn(x), whole)
+        attn.window = 48
+        local = attn(x)
+        assert not torch.allclose(local, whole, atol=1e-4)
+        # A crop starting on the grid period sees the same grids: identical away from its edges.
+        cell = attn.cell()
+        crop = attn(x[:, :, 2 * cell :, 2 * cell :])
+        inner = (slice(None), slice(None), slice(5 * cell, 6 * cell), slice(5 * cell, 6 * cell))
+        shifted = (slice(None), slice(None), slice(3 * cell, 4 * cell), slice(3 * cell, 4 * cell))
+        torch.testing.assert_close(crop[shifted], local[inner], atol=1e-5, rtol=1e-4)
+
+
+def test_alignment_covers_every_level() -> None:
+    model = _tiny(TINY3)
+    assert model.alignment() == model.config.multiple_of  # whole-input attention: no grid
+    model.set_attention_window(96)
+    assert model.alignment() == 32  # cells of 16, 8, 4 pixels at 1/2, 1/4, 1/8 resolution
+
+
 @pytest.mark.parametrize("config", [TINY, TINY3])
 def test_safetensors_round_trip_and_detection(tmp_path: Path, config: GRTConfig) -> None:
     model = _tiny(config)
@@ -135,14 +161,14 @@ def tiny_registered(monkeypatch: pytest.MonkeyPatch) -> GRTEngine:
 
 
 def test_denoise_and_restore_tasks_run_the_engine(tiny_registered: GRTEngine) -> None:
-    rgb = np.random.default_rng(2).random((40, 50, 3), dtype=np.float32)
+    rgb = np.random.default_rng(2).random((100, 130, 3), dtype=np.float32)
     messages: list[str] = []
     state = TaskState(callback=lambda f, m: messages.append(m))
     result = run(DenoiseRequest(image=from_array(rgb), strength=1.0), state)
     assert result.params["model"] == "grt-tiny-test" and result.params["strength"] == 1.0
     full = result.image.rgb
     assert full.shape == rgb.shape and not np.allclose(full, rgb, atol=1e-3)
-    assert any(m.startswith("Tile") for m in messages)  # 40×50 with 32 px tiles: tiled
+    assert any(m.startswith("Tile 2") for m in messages)  # 100×130 with the tiny tiles: tiled
     untouched = run(DenoiseRequest(image=from_array(rgb), strength=0.0)).image.rgb
     np.testing.assert_allclose(untouched, rgb, atol=1e-6)
     half = run(DenoiseRequest(image=from_array(rgb), strength=0.5)).image.rgb
@@ -154,7 +180,7 @@ def test_denoise_and_restore_tasks_run_the_engine(tiny_registered: GRTEngine) ->
 
 
 def test_cancel_between_tiles(tiny_registered: GRTEngine) -> None:
-    rgb = np.random.default_rng(3).random((90, 90, 3), dtype=np.float32)
+    rgb = np.random.default_rng(3).random((200, 150, 3), dtype=np.float32)
     state = TaskState()
     seen: list[str] = []
 

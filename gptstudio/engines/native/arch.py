@@ -18,6 +18,7 @@ added to the input, and any image size is accepted after padding to a multiple o
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -47,7 +48,7 @@ class GRTConfig:
     @property
     def multiple_of(self) -> int:
         """Input sides must be a multiple of this (2 for the entry unshuffle, 2 per level down)."""
-        return 2 ** self.levels
+        return 2**self.levels
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -67,8 +68,33 @@ class ChannelNorm(nn.Module):
         return y.permute(0, 3, 1, 2)
 
 
+def box_sum(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """Sums over every ``kh×kw`` window of the last two axes, at the window's centre.
+
+    Integral images make it O(1) per value whatever the window. Pixels closer to the border than
+    half a window take the nearest full window's sum (replicate padding), as in TLC (Chu et al.,
+    "Improving image restoration by revisiting global information aggregation", 2022).
+    """
+    h, w = x.shape[-2:]
+    kh, kw = min(kh, h), min(kw, w)
+    c = F.pad(x.cumsum(-2), (0, 0, 1, 0))
+    x = c[..., kh:, :] - c[..., :-kh, :]
+    c = F.pad(x.cumsum(-1), (1, 0))
+    x = c[..., kw:] - c[..., :-kw]
+    lead = x.shape[:-2]
+    x = x.reshape(1, -1, *x.shape[-2:])
+    x = F.pad(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2), mode="replicate")
+    return x.reshape(*lead, h, w)
+
+
 class MDTA(nn.Module):
-    """Multi-Dconv-head transposed attention: a C×C attention map per head, linear in pixels."""
+    """Multi-Dconv-head transposed attention: a C×C attention map per head, linear in pixels.
+
+    Trained with the statistics of the whole (small) training patch. At inference ``window`` may
+    be set (in this level's pixels): every pixel then uses the attention map of the window around
+    it (test-time local conversion), so the statistics match training and a pixel's output depends
+    on its neighbourhood only, which makes tiled and untiled results agree.
+    """
 
     def __init__(self, channels: int, heads: int) -> None:
         super().__init__()
@@ -79,16 +105,70 @@ class MDTA(nn.Module):
         self.qkv = nn.Conv2d(channels, channels * 3, 1, bias=False)
         self.qkv_dw = nn.Conv2d(channels * 3, channels * 3, 3, padding=1, groups=channels * 3, bias=False)
         self.proj = nn.Conv2d(channels, channels, 1, bias=False)
+        self.window: int | None = None
+
+    def cell(self) -> int:
+        """Grid cell of the sliding-window attention, in this level's pixels (even, a third of it)."""
+        return max(2, int(self.window or 0) // 3 // 2 * 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         q, k, v = self.qkv_dw(self.qkv(x)).chunk(3, dim=1)
+        if self.window is not None and (h > self.window or w > self.window):
+            return self.proj(self._local(q, k, v).to(x.dtype))
         q = F.normalize(q.reshape(b, self.heads, c // self.heads, h * w), dim=-1)
         k = F.normalize(k.reshape(b, self.heads, c // self.heads, h * w), dim=-1)
         v = v.reshape(b, self.heads, c // self.heads, h * w)
         attn = (q @ k.transpose(-2, -1)) * self.temperature
         out = attn.float().softmax(dim=-1).to(v.dtype) @ v
         return self.proj(out.reshape(b, c, h, w))
+
+    def _local(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention with maps from a sliding window, computed on a coarse grid and interpolated.
+
+        The window (``self.window`` pixels of this level) is three cells wide. Per cell, the Gram
+        matrix q·kᵀ and the squared norms come from one batched matmul; windows of 3×3 cells are
+        summed with integral images and turned into softmax maps at the cell centres. Each pixel
+        then gets the bilinear blend of the four surrounding maps applied to its values, done as
+        four batched matmuls on the grid shifted by half a cell. The result is smooth, depends only
+        on the neighbourhood, and costs about as much as the 1×1 convolutions. Runs in fp32.
+        """
+        b, c, h, w = q.shape
+        n, heads = c // self.heads, self.heads
+        cell = self.cell()
+        half = cell // 2
+        hc, wc = -(-h // cell), -(-w // cell)
+
+        def grid(t: torch.Tensor, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
+            t = F.pad(t.float(), (left, right, top, bottom))
+            gh, gw = t.shape[-2] // cell, t.shape[-1] // cell
+            t = t.reshape(b, heads, n, gh, cell, gw, cell)
+            return t.permute(0, 1, 3, 5, 2, 4, 6).reshape(b, heads, gh, gw, n, cell * cell)
+
+        qc = grid(q, 0, hc * cell - h, 0, wc * cell - w)
+        kc = grid(k, 0, hc * cell - h, 0, wc * cell - w)
+        gram = box_sum((qc @ kc.transpose(-1, -2)).permute(0, 1, 4, 5, 2, 3), 3, 3)  # b,h,i,j,Y,X
+        q_inv = box_sum((qc * qc).sum(-1).permute(0, 1, 4, 2, 3), 3, 3).clamp_min(1e-24).rsqrt()
+        k_inv = box_sum((kc * kc).sum(-1).permute(0, 1, 4, 2, 3), 3, 3).clamp_min(1e-24).rsqrt()
+        temp = self.temperature.float().reshape(1, heads, 1, 1, 1, 1)
+        attn = (gram * q_inv[:, :, :, None] * k_inv[:, :, None] * temp).softmax(dim=3)
+        # Maps at cell centres, one replicated cell around, as b,heads,Y,X,i,j.
+        attn = F.pad(attn.reshape(b, heads * n * n, hc, wc), (1, 1, 1, 1), mode="replicate")
+        attn = attn.reshape(b, heads, n, n, hc + 2, wc + 2).permute(0, 1, 4, 5, 2, 3)
+        # Dual cells: each spans from one cell centre to the next; pixel t of it lies (t+0.5)/cell
+        # of the way from the centre before to the centre after.
+        vd = grid(v, half, (hc + 1) * cell - h - half, half, (wc + 1) * cell - w - half)
+        ramp = (torch.arange(cell, dtype=torch.float32, device=v.device) + 0.5) / cell
+        weights = (1 - ramp, ramp)
+        out = torch.zeros_like(vd)
+        for a in (0, 1):
+            for e in (0, 1):
+                amap = attn[:, :, a : a + hc + 1, e : e + wc + 1]
+                wgt = (weights[a][:, None] * weights[e][None, :]).reshape(cell * cell)
+                out += (amap @ vd) * wgt
+        out = out.reshape(b, heads, hc + 1, wc + 1, n, cell, cell).permute(0, 1, 4, 2, 5, 3, 6)
+        out = out.reshape(b, c, (hc + 1) * cell, (wc + 1) * cell)
+        return out[:, :, half : half + h, half : half + w]
 
 
 class GDFN(nn.Module):
@@ -177,6 +257,32 @@ class GRT(nn.Module):
             self.fuses.append(nn.Conv2d(ch * 2, ch, 1, bias=False))
             self.decoders.append(_stage(ch, cfg.dec_blocks[i], cfg.heads[i], cfg.ffn_expansion))
         self.out = nn.Conv2d(w, 12, 3, padding=1)
+
+    def set_attention_window(self, pixels: int | None) -> None:
+        """Use sliding-window attention statistics of ``pixels`` (full-resolution) at inference.
+
+        ``None`` restores whole-input statistics (what training uses). Each level gets the window
+        scaled to its resolution, so every level sees the same patch of the photo.
+        """
+        for stage, level in self._levels():
+            for block in stage:
+                block.attn.window = None if pixels is None else max(1, pixels >> (level + 1))
+
+    def alignment(self) -> int:
+        """Full-resolution period of the attention grids: crops that start on a multiple of it
+        see the same grids, so their outputs match the whole image's away from the crop edges."""
+        period = self.config.multiple_of
+        for stage, level in self._levels():
+            for block in stage:
+                if block.attn.window is not None:
+                    period = math.lcm(period, block.attn.cell() << (level + 1))
+        return period
+
+    def _levels(self) -> list[tuple[nn.Sequential, int]]:
+        levels = [(enc, i) for i, enc in enumerate(self.encoders)]
+        levels += [(dec, len(self.decoders) - 1 - i) for i, dec in enumerate(self.decoders)]
+        levels.append((self.middle, len(self.encoders)))
+        return levels
 
     def forward(self, x: torch.Tensor, mode: torch.Tensor | int = 0) -> torch.Tensor:
         """``x``: N×3×H×W in 0..1, H and W multiples of ``config.multiple_of``; ``mode``: index in MODES."""

@@ -20,7 +20,7 @@ import torch
 from gptstudio.core.device import choose_dtype
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.progress import TaskState
-from gptstudio.core.tiling import SizeRequirements, tiled_apply
+from gptstudio.core.tiling import SizeRequirements, pad_to, tiled_apply
 from gptstudio.engines.base import RESTORE_MODES, EngineInfo, RestorationEngine
 from gptstudio.engines.native.arch import GRT, MODES
 
@@ -31,14 +31,27 @@ def size_requirements(model: GRT) -> SizeRequirements:
     return SizeRequirements(minimum=2 * m, multiple_of=m)
 
 
-class GRTEngine(RestorationEngine):
-    """A :class:`GRT` network on a device, serving ``denoise`` and ``restore``."""
+#: Attention window at inference, in full-resolution pixels: the largest training patch, so the
+#: attention statistics match what the network learnt from (and tiles agree with whole images).
+ATTENTION_WINDOW = 96
 
-    def __init__(self, model: GRT, info: EngineInfo, device: str = "cpu") -> None:
+
+class GRTEngine(RestorationEngine):
+    """A :class:`GRT` network on a device, serving ``denoise`` and ``restore``.
+
+    The image is reflect-padded to a multiple of the attention grid period and tiles start on
+    multiples of it, so every tile sees the same grids as the whole image would.
+    """
+
+    def __init__(
+        self, model: GRT, info: EngineInfo, device: str = "cpu", window: int | None = ATTENTION_WINDOW
+    ) -> None:
         self.info = info
         self.device = device
         self.dtype = choose_dtype(device, supports_half=info.supports_half, supports_bf16=info.supports_bf16)
         self.model = model.to(device=device, dtype=self.dtype).eval()
+        self.model.set_attention_window(window)
+        self.align = self.model.alignment()
 
     def _run(self, patch: np.ndarray, mode_index: int) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
@@ -62,15 +75,21 @@ class GRTEngine(RestorationEngine):
         if strength <= 0:
             return image.copy()
         mode_index = MODES.index(mode)
+        h, w = image.shape[:2]
+        a = self.align
+        padded = pad_to(image, max(-(-h // a) * a, 2 * a), max(-(-w // a) * a, 2 * a))
+        size = self.info.tile if tile is None else tile
+        overlap = -(-self.info.overlap // a) * a
+        size = max(size // a * a, 2 * overlap + a) if size > 0 else 0
         with torch.inference_mode():
             out = tiled_apply(
-                image,
+                padded,
                 lambda patch: self._run(patch, mode_index),
-                tile=self.info.tile if tile is None else tile,
-                overlap=self.info.overlap,
+                tile=size,
+                overlap=overlap,
                 req=self.info.size,
                 state=state,
-            )
+            )[:h, :w]
         if strength < 1:
             out = image + float(strength) * (out - image)
         return np.clip(out, 0.0, 1.0, out=out)

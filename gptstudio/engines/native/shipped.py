@@ -33,8 +33,8 @@ INFO = EngineInfo(
     size=SizeRequirements(minimum=16, multiple_of=8),
     supports_half=True,
     supports_bf16=True,
-    tile=512,
-    overlap=32,
+    tile=1024,
+    overlap=128,
     uses=frozenset({"strength", "mode"}),
     licence="MIT (weights trained by the GPT Studio project on CBSD432)",
 )
