@@ -165,6 +165,16 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence(SK.Redo), QKeySequence("Ctrl+Y")])
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
+        # Toolbar twins with a fixed label, so the toolbar does not jump as "Undo <what>" changes.
+        self.tool_undo = QAction("Undo", self)
+        self.tool_undo.triggered.connect(self.undo_stack.undo)
+        self.undo_stack.canUndoChanged.connect(self.tool_undo.setEnabled)
+        self.undo_stack.undoTextChanged.connect(self._undo_tip)
+        self.tool_redo = QAction("Redo", self)
+        self.tool_redo.triggered.connect(self.undo_stack.redo)
+        self.undo_stack.canRedoChanged.connect(self.tool_redo.setEnabled)
+        self.undo_stack.redoTextChanged.connect(self._undo_tip)
+        self._undo_tip()
         self.act_clear_mask = self._action(
             "&Clear Mask", self.clear_mask, "Ctrl+Shift+Backspace", "Remove the whole mask"
         )
@@ -220,6 +230,16 @@ class MainWindow(QMainWindow):
         self.tool_actions[Tool.BRUSH].setChecked(True)
         self.act_bigger = self._action("Bigger Brush", lambda: self.tools.grow(1.15), "]")
         self.act_smaller = self._action("Smaller Brush", lambda: self.tools.grow(1 / 1.15), "[")
+
+    def _undo_tip(self, *_: object) -> None:
+        self.tool_undo.setEnabled(self.undo_stack.canUndo())
+        self.tool_redo.setEnabled(self.undo_stack.canRedo())
+        self.tool_undo.setToolTip(
+            self.act_undo.text().replace("&", "") + f" ({self.act_undo.shortcut().toString()})"
+        )
+        self.tool_redo.setToolTip(
+            self.act_redo.text().replace("&", "") + f" ({self.act_redo.shortcut().toString()})"
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -279,8 +299,8 @@ class MainWindow(QMainWindow):
             self.act_open,
             self.act_save,
             None,
-            self.act_undo,
-            self.act_redo,
+            self.tool_undo,
+            self.tool_redo,
             None,
             self.act_fit,
             self.act_actual,

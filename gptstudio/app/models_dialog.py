@@ -6,6 +6,8 @@ pretending to offer them.
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,7 +30,7 @@ class ModelsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("modelsDialog")
         self.setWindowTitle("Models")
-        self.resize(760, 380)
+        self.resize(1000, 420)
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(4)
@@ -50,9 +52,20 @@ class ModelsDialog(QDialog):
                 none.setFlags(Qt.ItemFlag.NoItemFlags)
                 top.addChild(none)
             top.setExpanded(task is None or task == name)
-        for col, width in enumerate((260, 140, 150)):
+        for col, width in enumerate((330, 150, 170)):
             self.tree.setColumnWidth(col, width)
-        layout.addWidget(self.tree)
+        self.tree.header().setStretchLastSection(True)
+        layout.addWidget(self.tree, 1)
+        self.details = QLabel()
+        self.details.setObjectName("modelDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setMinimumHeight(60)
+        layout.addWidget(self.details)
+        self.tree.currentItemChanged.connect(self._show_details)
+        first = next((top.child(0) for top in self._tops() if top.isExpanded() and top.childCount()), None)
+        if first is not None and first.text(1):
+            self.tree.setCurrentItem(first)
         note = QLabel(
             "Downloading community models and installing your own fine-tunes arrives with the model "
             "manager in a later version."
@@ -63,3 +76,19 @@ class ModelsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _tops(self) -> list[QTreeWidgetItem]:
+        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+
+    def _show_details(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None = None) -> None:
+        """The full description (the table truncates it) and which settings the model uses."""
+        if item is None or not item.text(1):
+            self.details.clear()
+            return
+        info = registry.info(item.text(1))
+        uses = ", ".join(sorted(info.uses)) or "none (no settings to tune)"
+        self.details.setText(
+            f"<b>{escape(info.name)}</b> — {escape(info.description)}<br>"
+            f"Tasks: {escape(', '.join(info.tasks))}. Settings it uses: {escape(uses)}. "
+            f"Licence: {escape(info.licence or 'not stated')}."
+        )
