@@ -100,3 +100,17 @@ def test_wheel_zooms_around_the_cursor_and_keys_zoom(qtbot, window, tmp_path) ->
     assert window.canvas.zoom() < start
     window.act_zoom_in.trigger()
     assert abs(window.canvas.zoom() - start) < 1e-9
+
+
+def test_typing_a_prompt_does_not_trigger_tool_shortcuts(qtbot, window, image_path) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(image_path)
+    window.panel.set_task("inpaint")
+    window.panel.set_model("test-green-fill")
+    window.tools.set_tool(window.tools.tool.BRUSH)
+    window.panel.prompt.setFocus()
+    QTest.keyClicks(window.panel.prompt, "lemon")
+    assert window.panel.prompt.toPlainText() == "lemon"
+    assert window.tools.tool.value == "brush", "the 'e' and 'l' went into the prompt, not to the tools"
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_L)
+    assert window.tools.tool.value == "lasso"
