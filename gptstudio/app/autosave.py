@@ -58,6 +58,9 @@ class Autosaver(QObject):
 
     def save_now(self) -> bool:
         """Start writing the current document if it changed; False when there was nothing to do."""
+        if self._error is not None and not self.busy():
+            error, self._error = self._error, None
+            self.failed.emit(error)
         if self._generation == self._saved_generation or self.busy():
             return False
         generation = self._generation

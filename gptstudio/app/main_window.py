@@ -61,6 +61,7 @@ from gptstudio.core.masks import load_mask
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;All files (*)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 LATER = "Coming in a later version"
+UNDO_LIMIT = 100
 
 
 class MainWindow(QMainWindow):
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         w.device_found.connect(self._device_found)
 
         self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self)
+        self.autosaver.failed.connect(self._autosave_failed)
+        # Results hold whole images; a bound keeps a long session's memory in check.
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self._build_actions()
         self._build_menus()
         self._build_toolbars()
@@ -431,12 +435,19 @@ class MainWindow(QMainWindow):
         """Open an image (and optionally a mask); on failure say why and keep the current work."""
         if not self.confirm_discard():
             return False
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             doc = Document.open(path)
             qimage = rgb_to_qimage(doc.image.rgb, doc.image.alpha)
         except GptStudioError as exc:
+            self.statusBar().clearMessage()
+            if not Path(path).exists():
+                app_settings.remove_recent_file(path)
             error_dialog(self, exc)
             return False
+        finally:
+            QApplication.restoreOverrideCursor()
         self._set_document(doc, qimage)
         app_settings.add_recent_file(path)
         self.panel.show_file_params(doc.file_params)
@@ -772,6 +783,9 @@ class MainWindow(QMainWindow):
         if not self.is_dirty() or self.document is None or self.canvas.mask_item is None:
             return None
         return Snapshot.of(self.document, self.canvas.mask_item.alpha())
+
+    def _autosave_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Autosave failed: {message}. Save your work with Ctrl+S.", 30000)
 
     def offer_recovery(self) -> bool:
         """After a crash, offer the newest autosaved document back; True when it was restored."""

@@ -41,3 +41,13 @@ def clear_recent_files() -> None:
     s = settings()
     s.setValue("recent_files", [])
     s.sync()
+
+
+def remove_recent_file(path: str | Path) -> list[str]:
+    """Drop a file that no longer opens from the recent list."""
+    p = str(Path(path).resolve())
+    items = [f for f in recent_files() if f != p]
+    s = settings()
+    s.setValue("recent_files", items)
+    s.sync()
+    return items

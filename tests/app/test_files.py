@@ -218,3 +218,59 @@ def test_autosave_recovers_after_a_crash(qtbot, window, image_path, tmp_path) ->
     assert window.document.history and window.document.history[-1]["model"] == "test-green-fill"
     assert tuple(window.document.image.rgb[120, 150]) == (0.0, 1.0, 0.0), "the result came back"
     assert window.offer_recovery() is False, "a recovered session is not offered twice"
+
+
+def test_autosave_timer_writes_the_working_document(qtbot, engines, image_path) -> None:  # type: ignore[no-untyped-def]
+    from gptstudio.app.document import read_snapshot
+    from gptstudio.app.main_window import MainWindow
+
+    win = MainWindow(autosave_interval_ms=50)  # the app uses one minute
+    try:
+        win.show()
+        win.open_path(image_path)
+        folder = win.autosaver.folder
+        qtbot.wait(200)
+        assert not (folder / "document.json").exists(), "nothing unsaved, nothing to autosave"
+        win.tools.set_hardness(1.0)
+        drag(win, [(30, 30), (80, 30)])
+        qtbot.waitUntil(
+            lambda: (folder / "document.json").exists() and not win.autosaver.busy(), timeout=10000
+        )
+        snap = read_snapshot(folder)
+        assert snap.mask is not None and snap.mask[30, 50] == 255
+        assert snap.source_path == str(image_path)
+        win.undo_stack.setClean()  # as after a save: the autosave is dropped
+        win.autosaver.mark_changed()
+        qtbot.waitUntil(lambda: not (folder / "document.json").exists(), timeout=5000)
+    finally:
+        win.shutdown()
+        win.deleteLater()
+    assert not folder.exists(), "a clean exit leaves no autosave behind"
+
+
+def test_autosave_failure_is_reported(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gptstudio.app import autosave
+    from gptstudio.core.errors import ImageWriteError
+
+    def full_disk(folder, snap):  # type: ignore[no-untyped-def]
+        raise ImageWriteError("No space left on device")
+
+    monkeypatch.setattr(autosave, "write_snapshot", full_disk)
+    window.open_path(image_path)
+    drag(window, [(30, 30), (80, 30)])
+    assert window.autosaver.save_now()
+    assert window.autosaver.wait(10)
+    window.autosaver.save_now()
+    assert "Autosave failed: No space left on device" in window.statusBar().currentMessage()
+
+
+def test_missing_recent_file_is_explained_and_dropped(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    gone = make_image(tmp_path / "gone.png")
+    assert window.open_path(gone)
+    gone.unlink()
+    assert str(gone.resolve()) in app_settings.recent_files()
+    assert not window.open_path(gone)
+    boxes = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
+    assert boxes and "does not exist" in boxes[0].informativeText()
+    boxes[0].accept()
+    assert str(gone.resolve()) not in app_settings.recent_files()
