@@ -65,6 +65,8 @@ UNDO_LIMIT = 100
 
 
 class MainWindow(QMainWindow):
+    """One document per window; ``shutdown()`` is what closing does once the user agreed."""
+
     def __init__(self, autosave_interval_ms: int = 60_000) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -114,7 +116,7 @@ class MainWindow(QMainWindow):
         self.panel.get_more_clicked.connect(self.show_models)
         self.undo_stack.cleanChanged.connect(self._update_title)
         self.undo_stack.indexChanged.connect(self.autosaver.mark_changed)
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.canvas.zoom_changed.connect(self._zoom_changed)
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.selection_changed.connect(self.act_mask_from_selection.setEnabled)
         self.tools.changed.connect(self._sync_tool_widgets)
@@ -415,6 +417,9 @@ class MainWindow(QMainWindow):
         ):
             act.setEnabled(has)
         self.act_mask_from_selection.setEnabled(has and not self.canvas.selection.isEmpty())
+
+    def _zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
 
     def _cursor_moved(self, x: int, y: int) -> None:
         w, h = self.canvas.image_size()

@@ -274,3 +274,11 @@ def test_missing_recent_file_is_explained_and_dropped(qtbot, window, tmp_path) -
     assert boxes and "does not exist" in boxes[0].informativeText()
     boxes[0].accept()
     assert str(gone.resolve()) not in app_settings.recent_files()
+
+
+def test_file_open_menu_uses_the_dialog_choice(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(image_path), "")))
+    window.act_open.trigger()
+    assert window.document is not None and window.document.source_path == image_path
+    assert window.windowTitle().startswith("photo.png")
+    assert window.act_save.isEnabled() and window.act_export.isEnabled()
