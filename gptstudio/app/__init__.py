@@ -48,7 +48,7 @@ def create_window(argv: list[str] | None = None) -> tuple[Any, Any]:
     window.setWindowIcon(icon)
     window.show()
     if args.image:
-        QTimer.singleShot(0, lambda: window.open_path(args.image, args.mask))
+        QTimer.singleShot(0, lambda: window.open_path(args.image, args.mask, background=True))
     elif args.mask:
         print("--mask needs an image to go with it.", file=sys.stderr)
     QTimer.singleShot(0, window.offer_recovery)

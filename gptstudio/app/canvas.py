@@ -141,13 +141,13 @@ class Canvas(QGraphicsView):
     def has_image(self) -> bool:
         return self.mask_item is not None
 
-    def set_images(self, image: QImage, original: QImage) -> None:
-        """A new document: its pixels, its original (for compare) and an empty mask."""
+    def set_images(self, image: QImage, original: QImage, mask: QImage | None = None) -> None:
+        """A new document: its pixels, its original (for compare) and its mask (empty if None)."""
         if self.mask_item is not None:
             self.scene().removeItem(self.mask_item)
         self.image_item.set_image(image)
         self.before_item.set_image(original)
-        self.mask_item = MaskItem(image.width(), image.height())
+        self.mask_item = MaskItem(image.width(), image.height(), mask)
         self.mask_item.setZValue(10)
         self.mask_item.setVisible(self._mask_visible)
         self.scene().addItem(self.mask_item)

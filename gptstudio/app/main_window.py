@@ -49,6 +49,7 @@ from gptstudio.app.canvas import Canvas
 from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.document import Document, Snapshot, read_snapshot
 from gptstudio.app.error_dialog import error_dialog
+from gptstudio.app.loader import ImageLoader, LoadOutcome, load_document
 from gptstudio.app.models_dialog import ModelsDialog
 from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
 from gptstudio.app.tools import MAX_SIZE, MIN_SIZE, ShapeMode, Tool, ToolSettings
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
         w.notice.connect(self._job_notice)
         w.device_found.connect(self._device_found)
 
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._loaded_in_background)
         self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self)
         self.autosaver.failed.connect(self._autosave_failed)
         # Results hold whole images; a bound keeps a long session's memory in check.
@@ -434,26 +437,47 @@ class MainWindow(QMainWindow):
         start = str(self.document.source_path.parent) if self.document and self.document.source_path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open image", start, OPEN_FILTER)
         if path:
-            self.open_path(path)
+            self.open_path(path, background=True)
 
-    def open_path(self, path: str | Path, mask: str | Path | None = None) -> bool:
-        """Open an image (and optionally a mask); on failure say why and keep the current work."""
+    def open_path(self, path: str | Path, mask: str | Path | None = None, background: bool = False) -> bool:
+        """Open an image (and optionally a mask); on failure say why and keep the current work.
+
+        With ``background`` the file is decoded on a thread and the window stays responsive; the
+        return value then says the load started, and the document appears when it is done.
+        """
+        if self.loader.busy():
+            self.statusBar().showMessage("Still opening the previous image…", 5000)
+            return False
         if not self.confirm_discard():
             return False
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        if background:
+            self.canvas.setEnabled(False)  # no edits to a document about to be replaced
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+            self.loader.start(path, mask)
+            return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            doc = Document.open(path)
-            qimage = rgb_to_qimage(doc.image.rgb, doc.image.alpha)
-        except GptStudioError as exc:
-            self.statusBar().clearMessage()
-            if not Path(path).exists():
-                app_settings.remove_recent_file(path)
-            error_dialog(self, exc)
-            return False
+            outcome = load_document(path, mask)
         finally:
             QApplication.restoreOverrideCursor()
-        self._set_document(doc, qimage)
+        return self._opened(outcome)
+
+    def _loaded_in_background(self, outcome: LoadOutcome) -> None:
+        QApplication.restoreOverrideCursor()
+        self.canvas.setEnabled(True)
+        if not self._closed:
+            self._opened(outcome)
+
+    def _opened(self, outcome: LoadOutcome) -> bool:
+        path, doc, qimage = outcome.path, outcome.document, outcome.qimage
+        if outcome.error is not None or doc is None or qimage is None:
+            self.statusBar().clearMessage()
+            if not path.exists():
+                app_settings.remove_recent_file(path)
+            error_dialog(self, outcome.error or GptStudioError(f"{path.name} could not be opened."))
+            return False
+        self._set_document(doc, qimage, outcome.mask_image)
         app_settings.add_recent_file(path)
         self.panel.show_file_params(doc.file_params)
         if doc.file_params.get("task"):
@@ -461,12 +485,12 @@ class MainWindow(QMainWindow):
                 "This image holds the parameters it was made with: Reuse parameters in the panel."
             )
         else:
-            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
-        if mask is not None:
-            self.load_mask(mask, undoable=False)
+            self.statusBar().showMessage(f"Opened {path.name}", 5000)
+        if outcome.mask_error is not None:
+            error_dialog(self, outcome.mask_error)
         return True
 
-    def _set_document(self, doc: Document, qimage: QImage) -> None:
+    def _set_document(self, doc: Document, qimage: QImage, mask: QImage | None = None) -> None:
         self.document = doc
         self._job_docs.clear()
         self.undo_stack.clear()
@@ -474,7 +498,7 @@ class MainWindow(QMainWindow):
         original = (
             qimage if doc.original is doc.image else rgb_to_qimage(doc.original.rgb, doc.original.alpha)
         )
-        self.canvas.set_images(qimage, original)
+        self.canvas.set_images(qimage, original, mask)  # a given mask is the start, not an edit
         self.size_label.setText(f"{doc.image.width}×{doc.image.height}")
         self.act_compare.setChecked(False)
         self._toggle_compare(False)
@@ -509,7 +533,7 @@ class MainWindow(QMainWindow):
             act = self.recent_menu.addAction(Path(f).name)
             act.setToolTip(f)
             act.setStatusTip(f)
-            act.triggered.connect(lambda _c=False, p=f: self.open_path(p))
+            act.triggered.connect(lambda _c=False, p=f: self.open_path(p, background=True))
         if files:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear List", app_settings.clear_recent_files)
@@ -536,7 +560,7 @@ class MainWindow(QMainWindow):
         path = self._dropped_image(event)
         if path:
             event.acceptProposedAction()
-            QTimer.singleShot(0, lambda: self.open_path(path))
+            QTimer.singleShot(0, lambda: self.open_path(path, background=True))
 
     # --- saving -------------------------------------------------------------------------------
 
@@ -923,6 +947,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.loader.wait()
         self.controller.shutdown()
         self.autosaver.discard()
 

@@ -65,12 +65,35 @@ class ImageItem(QGraphicsItem):
         painter.drawImage(QRectF(rect), self._image, QRectF(rect))
 
 
+def mask_image(width: int, height: int, alpha: np.ndarray | None = None) -> QImage:
+    """A tinted mask QImage (empty, or from a uint8 array); safe to build on any thread."""
+    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    if alpha is None:
+        image.fill(Qt.GlobalColor.transparent)
+    else:
+        write_alpha(image, alpha)
+    return image
+
+
+def write_alpha(image: QImage, alpha: np.ndarray) -> None:
+    """Set a mask QImage from a uint8 array, keeping the tint premultiplied."""
+    h, w = image.height(), image.width()
+    if alpha.shape != (h, w):
+        raise ValueError(f"mask shape {alpha.shape} does not match the image {w}×{h}")
+    view = qimage_view(image)
+    a = np.asarray(alpha, dtype=np.uint8)
+    for channel, value in ((R, MASK_COLOR.red()), (G, MASK_COLOR.green()), (B, MASK_COLOR.blue())):
+        lut = ((np.arange(256, dtype=np.uint16) * value + 127) // 255).astype(np.uint8)
+        view[:, :, channel] = lut[a]
+    view[:, :, A] = a
+
+
 class MaskItem(ImageItem):
     """The paintable mask overlay."""
 
-    def __init__(self, width: int, height: int) -> None:
-        image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(Qt.GlobalColor.transparent)
+    def __init__(self, width: int, height: int, image: QImage | None = None) -> None:
+        if image is None or image.size().width() != width or image.size().height() != height:
+            image = mask_image(width, height)
         super().__init__(image)
         self.setOpacity(MASK_OPACITY)
 
@@ -88,15 +111,7 @@ class MaskItem(ImageItem):
 
     def set_alpha(self, alpha: np.ndarray) -> None:
         """Replace the whole mask from a uint8 array, keeping the tint premultiplied."""
-        h, w = self._image.height(), self._image.width()
-        if alpha.shape != (h, w):
-            raise ValueError(f"mask shape {alpha.shape} does not match the image {w}×{h}")
-        view = qimage_view(self._image)
-        a = np.asarray(alpha, dtype=np.uint8)
-        for channel, value in ((R, MASK_COLOR.red()), (G, MASK_COLOR.green()), (B, MASK_COLOR.blue())):
-            lut = ((np.arange(256, dtype=np.uint16) * value + 127) // 255).astype(np.uint8)
-            view[:, :, channel] = lut[a]
-        view[:, :, A] = a
+        write_alpha(self._image, alpha)
         self.update()
 
     # --- painting -----------------------------------------------------------------------------

@@ -279,6 +279,37 @@ def test_missing_recent_file_is_explained_and_dropped(qtbot, window, tmp_path) -
 def test_file_open_menu_uses_the_dialog_choice(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(image_path), "")))
     window.act_open.trigger()
-    assert window.document is not None and window.document.source_path == image_path
+    qtbot.waitUntil(lambda: window.document is not None, timeout=10000)
+    assert window.document.source_path == image_path
+    assert window.canvas.isEnabled()
     assert window.windowTitle().startswith("photo.png")
     assert window.act_save.isEnabled() and window.act_export.isEnabled()
+
+
+def test_opening_a_big_photo_keeps_the_window_responsive(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Opening from the menu decodes on a thread: the event loop keeps ticking meanwhile."""
+    from PySide6.QtCore import QElapsedTimer
+
+    big = tmp_path / "big.jpg"
+    rng = np.random.default_rng(0)
+    save_image(from_array(rng.integers(0, 255, (3000, 4000, 3), dtype=np.uint8)), big)
+    clock = QElapsedTimer()
+    clock.start()
+    last, gaps = [clock.elapsed()], []
+
+    def tick() -> None:
+        gaps.append(clock.elapsed() - last[0])
+        last[0] = clock.elapsed()
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    try:
+        assert window.open_path(big, background=True)
+        assert not window.canvas.isEnabled(), "no painting on the old image while the new one loads"
+        qtbot.waitUntil(lambda: window.document is not None, timeout=60000)
+    finally:
+        timer.stop()
+    assert window.canvas.image_size() == (4000, 3000) and window.canvas.isEnabled()
+    assert len(gaps) > 5 and max(gaps) < 100, f"the event loop stalled for {max(gaps)} ms"
