@@ -267,13 +267,18 @@ def test_autosave_failure_is_reported(qtbot, window, image_path, monkeypatch) ->
 def test_missing_recent_file_is_explained_and_dropped(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     gone = make_image(tmp_path / "gone.png")
     assert window.open_path(gone)
+    drag(window, [(30, 30), (80, 30)])
+    window.undo_stack.setClean()  # as if saved, so opening another file asks nothing
     gone.unlink()
-    assert str(gone.resolve()) in app_settings.recent_files()
-    assert not window.open_path(gone)
-    boxes = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
-    assert boxes and "does not exist" in boxes[0].informativeText()
-    boxes[0].accept()
+    window._fill_recent_menu()
+    entry = next(a for a in window.recent_menu.actions() if a.text() == "gone.png")
+    entry.trigger()  # File > Open Recent > gone.png (opens in the background)
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox, "errorDialog")))
+    box = next(b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible())
+    assert "does not exist" in box.informativeText()
+    box.accept()
     assert str(gone.resolve()) not in app_settings.recent_files()
+    assert window.canvas.isEnabled() and window.canvas.mask_item.alpha()[30, 50] == 255, "work kept"
 
 
 def test_file_open_menu_uses_the_dialog_choice(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
