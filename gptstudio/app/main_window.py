@@ -26,33 +26,26 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
-    QDialog,
     QDockWidget,
-    QDoubleSpinBox,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSlider,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
-    QVBoxLayout,
 )
 
-from gptstudio import __version__
 from gptstudio.app import settings as app_settings
 from gptstudio.app.autosave import Autosaver, orphaned_sessions, remove_session
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.document import Document, Snapshot, read_snapshot
 from gptstudio.app.error_dialog import error_dialog
+from gptstudio.app.help_dialogs import shortcut_rows, show_about, show_shortcuts
 from gptstudio.app.loader import ImageLoader, LoadOutcome, load_document
 from gptstudio.app.models_dialog import ModelsDialog
 from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
-from gptstudio.app.tools import MAX_SIZE, MIN_SIZE, ShapeMode, Tool, ToolSettings
+from gptstudio.app.tool_options import ToolOptionsBar
+from gptstudio.app.tools import Tool, ToolSettings
 from gptstudio.app.undo_commands import ImageResultCommand, ImageState, MaskReplaceCommand
 from gptstudio.app.worker import JobOutput, WorkerController
 from gptstudio.core.errors import GptStudioError, ImageWriteError, MaskError
@@ -122,7 +115,6 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(self._zoom_changed)
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.selection_changed.connect(self.act_mask_from_selection.setEnabled)
-        self.tools.changed.connect(self._sync_tool_widgets)
         self._restore_window_state()
         self._update_actions()
         self._update_title()
@@ -322,58 +314,12 @@ class MainWindow(QMainWindow):
             else:
                 main.addAction(act)
         self.addToolBar(main)
-        opts = QToolBar("Tool options")
-        opts.setObjectName("toolOptions")
-        opts.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in self.tool_actions.values():
-            opts.addAction(act)
-        opts.addSeparator()
-        opts.addWidget(QLabel(" Size "))
-        self.size_box = QSpinBox()
-        self.size_box.setObjectName("brushSize")
-        self.size_box.setRange(MIN_SIZE, MAX_SIZE)
-        self.size_box.setSuffix(" px")
-        self.size_box.setToolTip("Brush size ([ and ] change it)")
-        self.size_box.valueChanged.connect(
-            lambda v: self.tools.set_size(v) if v != int(self.tools.size) else None
-        )
-        opts.addWidget(self.size_box)
-        opts.addWidget(QLabel(" Hardness "))
-        self.hardness_box = QDoubleSpinBox()
-        self.hardness_box.setObjectName("brushHardness")
-        self.hardness_box.setRange(0.0, 1.0)
-        self.hardness_box.setSingleStep(0.1)
-        self.hardness_box.setToolTip("Soft (0) to hard (1) brush edge")
-        self.hardness_box.valueChanged.connect(self.tools.set_hardness)
-        opts.addWidget(self.hardness_box)
-        opts.addWidget(QLabel(" Shape "))
-        self.shape_combo = QComboBox()
-        self.shape_combo.setObjectName("shapeMode")
-        for mode, text in (
-            (ShapeMode.ADD, "Add to mask"),
-            (ShapeMode.SUBTRACT, "Subtract from mask"),
-            (ShapeMode.SELECT, "Select"),
-        ):
-            self.shape_combo.addItem(text, mode)
-        self.shape_combo.setToolTip("What the rectangle and lasso do")
-        self.shape_combo.currentIndexChanged.connect(
-            lambda _i: self.tools.set_shape_mode(self.shape_combo.currentData())
-        )
-        opts.addWidget(self.shape_combo)
-        opts.addSeparator()
-        opts.addWidget(QLabel(" Split "))
-        self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setObjectName("splitSlider")
-        self.split_slider.setRange(0, 100)
-        self.split_slider.setValue(50)
-        self.split_slider.setFixedWidth(120)
-        self.split_slider.setEnabled(False)
-        self.split_slider.setToolTip("Original on the left, result on the right")
+        opts = ToolOptionsBar(self.tools, self.tool_actions, self)
+        self.size_box, self.hardness_box = opts.size_box, opts.hardness_box
+        self.shape_combo, self.split_slider = opts.shape_combo, opts.split_slider
         self.split_slider.valueChanged.connect(self._split_moved)
-        opts.addWidget(self.split_slider)
         self.addToolBarBreak()
         self.addToolBar(opts)
-        self._sync_tool_widgets()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -385,15 +331,6 @@ class MainWindow(QMainWindow):
         for label in (self.size_label, self.cursor_label, self.zoom_label, self.device_label):
             bar.addPermanentWidget(label)
         bar.showMessage("Open an image (Ctrl+O) or drop one here.")
-
-    def _sync_tool_widgets(self) -> None:
-        self.size_box.blockSignals(True)
-        self.size_box.setValue(round(self.tools.size))
-        self.size_box.blockSignals(False)
-        self.hardness_box.blockSignals(True)
-        self.hardness_box.setValue(self.tools.hardness)
-        self.hardness_box.blockSignals(False)
-        self.tool_actions[self.tools.tool].setChecked(True)
 
     # --- state and title ------------------------------------------------------------------------
 
@@ -866,46 +803,13 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle("About GPT Studio")
-        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
-        box.setText(f"<b>GPT Studio {__version__}</b>")
-        box.setInformativeText(
-            "An image editor built around generative pretrained Transformers: inpaint, restore, "
-            "denoise. Models run on your own machine."
-        )
-        box.open()
+        show_about(self, self.windowIcon())
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
-        """Every action with a shortcut, as the user sees it, plus the canvas gestures."""
-        rows = []
-        for act in self.actions():
-            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in act.shortcuts())
-            if keys:
-                rows.append((act.text().replace("&", ""), keys))
-        rows += [
-            ("Pan", "Space + drag, or middle button"),
-            ("Zoom around the cursor", "Mouse wheel"),
-            ("Show the original while held", "\\"),
-        ]
-        return rows
+        return shortcut_rows(self.actions())
 
     def show_shortcuts(self) -> None:
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Keyboard shortcuts")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        layout = QVBoxLayout(dialog)
-        rows = self.shortcut_rows()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
-        for i, (name, keys) in enumerate(rows):
-            table.setItem(i, 0, QTableWidgetItem(name))
-            table.setItem(i, 1, QTableWidgetItem(keys))
-        table.resizeColumnsToContents()
-        table.verticalHeader().hide()
-        layout.addWidget(table)
-        dialog.resize(460, 520)
-        dialog.show()
+        show_shortcuts(self, self.shortcut_rows())
 
     # --- window state and closing -----------------------------------------------------------
 

@@ -1,0 +1,83 @@
+"""The tool options bar: which mask tool, its size and hardness, what shapes do, the compare split.
+
+It mirrors :class:`~gptstudio.app.tools.ToolSettings` both ways, so the bracket keys, the settings
+restored at start and the spin boxes always agree.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox, QToolBar, QWidget
+
+from gptstudio.app.tools import MAX_SIZE, MIN_SIZE, ShapeMode, Tool, ToolSettings
+
+SHAPE_MODES = (
+    (ShapeMode.ADD, "Add to mask"),
+    (ShapeMode.SUBTRACT, "Subtract from mask"),
+    (ShapeMode.SELECT, "Select"),
+)
+
+
+class ToolOptionsBar(QToolBar):
+    def __init__(
+        self, tools: ToolSettings, tool_actions: dict[Tool, QAction], parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Tool options", parent)
+        self.setObjectName("toolOptions")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.tools, self.tool_actions = tools, tool_actions
+        for act in tool_actions.values():
+            self.addAction(act)
+        self.addSeparator()
+        self.addWidget(QLabel(" Size "))
+        self.size_box = QSpinBox()
+        self.size_box.setObjectName("brushSize")
+        self.size_box.setRange(MIN_SIZE, MAX_SIZE)
+        self.size_box.setSuffix(" px")
+        self.size_box.setToolTip("Brush size ([ and ] change it)")
+        self.size_box.valueChanged.connect(self._size_edited)
+        self.addWidget(self.size_box)
+        self.addWidget(QLabel(" Hardness "))
+        self.hardness_box = QDoubleSpinBox()
+        self.hardness_box.setObjectName("brushHardness")
+        self.hardness_box.setRange(0.0, 1.0)
+        self.hardness_box.setSingleStep(0.1)
+        self.hardness_box.setToolTip("Soft (0) to hard (1) brush edge")
+        self.hardness_box.valueChanged.connect(tools.set_hardness)
+        self.addWidget(self.hardness_box)
+        self.addWidget(QLabel(" Shape "))
+        self.shape_combo = QComboBox()
+        self.shape_combo.setObjectName("shapeMode")
+        for mode, text in SHAPE_MODES:
+            self.shape_combo.addItem(text, mode)
+        self.shape_combo.setToolTip("What the rectangle and lasso do")
+        self.shape_combo.currentIndexChanged.connect(self._shape_edited)
+        self.addWidget(self.shape_combo)
+        self.addSeparator()
+        self.addWidget(QLabel(" Split "))
+        self.split_slider = QSlider(Qt.Orientation.Horizontal)
+        self.split_slider.setObjectName("splitSlider")
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setValue(50)
+        self.split_slider.setFixedWidth(120)
+        self.split_slider.setEnabled(False)
+        self.split_slider.setToolTip("Original on the left, result on the right")
+        self.addWidget(self.split_slider)
+        tools.changed.connect(self.sync)
+        self.sync()
+
+    def _size_edited(self, value: int) -> None:
+        if value != round(self.tools.size):
+            self.tools.set_size(value)
+
+    def _shape_edited(self, _index: int) -> None:
+        self.tools.set_shape_mode(self.shape_combo.currentData())
+
+    def sync(self) -> None:
+        """Show the tool settings as they are now (after keys, restore or code changed them)."""
+        for box, value in ((self.size_box, round(self.tools.size)), (self.hardness_box, self.tools.hardness)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self.tool_actions[self.tools.tool].setChecked(True)
