@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPixmap,
+    QTransform,
     QUndoStack,
     QWheelEvent,
 )
@@ -98,6 +99,8 @@ class Canvas(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundBrush(QColor(40, 40, 43))
+        self._checker = _checker_brush()
+        self._transparent = False
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
@@ -141,12 +144,16 @@ class Canvas(QGraphicsView):
     def has_image(self) -> bool:
         return self.mask_item is not None
 
-    def set_images(self, image: QImage, original: QImage, mask: QImage | None = None) -> None:
-        """A new document: its pixels, its original (for compare) and its mask (empty if None)."""
+    def set_images(
+        self, image: QImage, original: QImage, mask: QImage | None = None, transparent: bool = False
+    ) -> None:
+        """A new document: its pixels, its original (for compare), its mask (empty if None), and
+        whether it has transparent pixels (shown over a checkerboard)."""
         if self.mask_item is not None:
             self.scene().removeItem(self.mask_item)
         self.image_item.set_image(image)
         self.before_item.set_image(original)
+        self._transparent = transparent
         self.mask_item = MaskItem(image.width(), image.height(), mask)
         self.mask_item.setZValue(10)
         self.mask_item.setVisible(self._mask_visible)
@@ -154,6 +161,15 @@ class Canvas(QGraphicsView):
         self.scene().setSceneRect(QRectF(0, 0, image.width(), image.height()))
         self.set_selection(QPainterPath())
         self.fit()
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """The dark surround, and a checkerboard behind images with transparent pixels."""
+        super().drawBackground(painter, rect)
+        if self._transparent and self.has_image():
+            zoom = self.zoom() or 1.0
+            brush = QBrush(self._checker)
+            brush.setTransform(QTransform.fromScale(1 / zoom, 1 / zoom))  # same size at any zoom
+            painter.fillRect(rect.intersected(self.sceneRect()), brush)
 
     def set_image(self, image: QImage) -> None:
         """New pixels for the current document (a result, undo or redo), same size."""

@@ -435,7 +435,8 @@ class MainWindow(QMainWindow):
         original = (
             qimage if doc.original is doc.image else rgb_to_qimage(doc.original.rgb, doc.original.alpha)
         )
-        self.canvas.set_images(qimage, original, mask)  # a given mask is the start, not an edit
+        # a mask given with the image is the starting point, not an edit
+        self.canvas.set_images(qimage, original, mask, transparent=doc.image.alpha is not None)
         self.size_label.setText(f"{doc.image.width}×{doc.image.height}")
         self.act_compare.setChecked(False)
         self._toggle_compare(False)

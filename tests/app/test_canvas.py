@@ -129,3 +129,21 @@ def test_compare_before_after(qtbot, window, image_path) -> None:  # type: ignor
     assert window.split_slider.isEnabled() and window.canvas.showing_before()
     window.split_slider.setValue(25)
     assert window.canvas.before_item._clip_x == 320 * 0.25
+
+
+def test_transparent_pixels_show_a_checkerboard(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gptstudio.core.imageio import from_array, save_image
+
+    rgba = np.zeros((200, 200, 4), np.uint8)
+    rgba[:, :100] = (200, 40, 40, 255)  # left half opaque red, right half fully transparent
+    save_image(from_array(rgba), tmp_path / "cutout.png")
+    window.open_path(tmp_path / "cutout.png")
+    window.canvas.actual_size()
+    shot = window.canvas.viewport().grab().toImage()
+    inside = window.canvas.mapFromScene(150.0, 100.0)
+    colours = {
+        shot.pixelColor(inside.x() + dx, inside.y() + dy).name() for dx in range(16) for dy in range(16)
+    }
+    assert len(colours) == 2, f"expected the two checker greys, got {colours}"
+    left = window.canvas.mapFromScene(50.0, 100.0)
+    assert shot.pixelColor(left).red() == 200
