@@ -410,9 +410,8 @@ class Canvas(QGraphicsView):
         painting = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
         self.outline.setVisible(painting and self.has_image() and self.underMouse() and not self._space)
         self._update_outline_size()
-        if not self._space:
-            shape = Qt.CursorShape.CrossCursor
-            self.viewport().setCursor(shape)
+        if not self._space:  # the outline shows the brush; the cross marks its centre
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
 
     def _update_outline_size(self) -> None:
         self.outline.set_radius(self.tools.size / 2.0)

@@ -7,6 +7,7 @@ runs a model: requests go to the worker thread and results come back as undoable
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -853,7 +854,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.loader.wait()
-        self.controller.shutdown()
+        if not self.controller.shutdown():
+            print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
         self.autosaver.discard()
 
     def centre_on_screen(self) -> None:

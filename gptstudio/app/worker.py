@@ -78,7 +78,6 @@ class Worker(QObject):
         super().__init__()
         self._queue: deque[Job] = deque()
         self._lock = threading.Lock()
-        self.current: Job | None = None
 
     def put(self, job: Job) -> None:
         """Called from the GUI thread; the controller then wakes :meth:`drain`."""
@@ -107,11 +106,7 @@ class Worker(QObject):
                 if not self._queue:
                     return
                 job = self._queue.popleft()
-            self.current = job
-            try:
-                self._run(job)
-            finally:
-                self.current = None
+            self._run(job)
 
     def _run(self, job: Job) -> None:
         if job.state.cancelled:
