@@ -831,6 +831,7 @@ class MainWindow(QMainWindow):
         hardness = s.value("tools/hardness")
         if hardness is not None:
             self.tools.set_hardness(float(hardness))
+        self.panel.restore_state(s)
 
     def _save_window_state(self) -> None:
         s = app_settings.settings()
@@ -838,6 +839,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("tools/size", self.tools.size)
         s.setValue("tools/hardness", self.tools.hardness)
+        self.panel.save_state(s)
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QRadialGradient
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QRadialGradient
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from gptstudio.app.convert import A, B, G, R, qimage_view
@@ -55,14 +55,19 @@ class ImageItem(QGraphicsItem):
     ) -> None:
         if self._image.isNull():
             return
-        exposed = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
+        visible = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
+        exposed = visible
         if self._clip_x is not None:
             exposed = exposed.intersected(QRectF(0, 0, max(self._clip_x, 0.0), self._image.height()))
-        if exposed.isEmpty():
-            return
-        rect = exposed.toAlignedRect()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
-        painter.drawImage(QRectF(rect), self._image, QRectF(rect))
+        if not exposed.isEmpty():
+            rect = exposed.toAlignedRect()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
+            painter.drawImage(QRectF(rect), self._image, QRectF(rect))
+        if self._clip_x is not None and visible.left() <= self._clip_x <= visible.right():
+            pen = QPen(QColor(255, 255, 255, 220), 2.0)  # the split line between before and after
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawLine(QPointF(self._clip_x, visible.top()), QPointF(self._clip_x, visible.bottom()))
 
 
 def mask_image(width: int, height: int, alpha: np.ndarray | None = None) -> QImage:

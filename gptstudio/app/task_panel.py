@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -73,7 +73,7 @@ class TaskPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("taskPanel")
-        self.setMinimumWidth(280)
+        self.setMinimumWidth(330)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
         outer.setSpacing(8)
@@ -368,6 +368,38 @@ class TaskPanel(QWidget):
             self.feather.setValue(float(params["feather"]))
         self.params_banner.hide()
         return missing
+
+    # --- remembered between sessions ----------------------------------------------------------
+
+    def save_state(self, settings: QSettings) -> None:
+        """Remember the task, model and settings, so the next start picks up where this one ended."""
+        settings.setValue("panel/task", self.current_task() or "")
+        settings.setValue("panel/model", self.model_combo.currentData() or "")
+        values = self.values()
+        for key in ("mode", "prompt", "negative_prompt", "steps", "strength", "guidance", "feather"):
+            settings.setValue(f"panel/{key}", values[key])
+        settings.setValue("panel/seed", int(self.seed.value()))
+        settings.setValue("panel/seed_locked", bool(self.seed_lock.isChecked()))
+
+    def restore_state(self, settings: QSettings) -> None:
+        """Bring back what :meth:`save_state` stored; a model no longer installed is skipped."""
+        params: dict[str, Any] = {}
+        for key in ("task", "model", "mode", "prompt", "negative_prompt"):
+            value = settings.value(f"panel/{key}")
+            if value:
+                params[key] = str(value)
+        for key, kind in (("steps", int), ("strength", float), ("guidance", float), ("feather", float)):
+            value = settings.value(f"panel/{key}")
+            if value is not None:
+                try:
+                    params[key] = kind(value)
+                except (TypeError, ValueError):
+                    pass
+        self.apply_params(params)
+        seed = settings.value("panel/seed")
+        if seed is not None:
+            self.seed.setValue(int(seed) % (SEED_MAX + 1))
+        self.seed_lock.setChecked(str(settings.value("panel/seed_locked", "false")).lower() == "true")
 
     # --- running ------------------------------------------------------------------------------
 

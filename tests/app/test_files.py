@@ -163,11 +163,19 @@ def test_window_state_and_recent_files_remembered(qtbot, window, image_path) -> 
     window.open_path(image_path)
     window.resize(700, 500)
     window.tools.set_size(77)
+    window.panel.set_task("inpaint")
+    window.panel.set_model("test-green-fill")
+    window.panel.prompt.setPlainText("a quiet lake")
+    window.panel.seed.setValue(99)
+    window.panel.seed_lock.setChecked(True)
     window.close()
     again = MainWindow()
     try:
         assert again.size().width() == 700
         assert again.tools.size == 77
+        assert again.panel.current_task() == "inpaint" and again.panel.current_model().id == "test-green-fill"
+        assert again.panel.prompt.toPlainText() == "a quiet lake"
+        assert again.panel.seed.value() == 99 and again.panel.seed_lock.isChecked()
         again._fill_recent_menu()
         names = [a.text() for a in again.recent_menu.actions()]
         assert image_path.name in names
