@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPixmap,
+    QResizeEvent,
     QTransform,
     QUndoStack,
     QWheelEvent,
@@ -134,6 +135,7 @@ class Canvas(QGraphicsView):
         self._space = False
         self._mask_visible = True
         self._split: float | None = None
+        self._fitted = False
         self._holding_compare = False
         self.selection = QPainterPath()
         tools.changed.connect(self._tools_changed)
@@ -187,6 +189,7 @@ class Canvas(QGraphicsView):
     def set_zoom(self, factor: float, anchor_view: QPoint | None = None) -> None:
         """Zoom to ``factor`` keeping ``anchor_view`` (a viewport point) still."""
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
+        self._fitted = False
         anchor_view = anchor_view if anchor_view is not None else self.viewport().rect().center()
         scene_pt = self.mapToScene(anchor_view)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
@@ -219,8 +222,15 @@ class Canvas(QGraphicsView):
         if self.zoom() > 1.0:  # small images are shown at 100 %, not blown up
             self.setTransform(self.transform().fromScale(1.0, 1.0))
             self.centerOn(self.sceneRect().center())
+        self._fitted = True
         self._update_outline_size()
         self.zoom_changed.emit(self.zoom())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A fitted image stays fitted when the window is resized or maximised."""
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def set_mask_visible(self, visible: bool) -> None:
         self._mask_visible = visible

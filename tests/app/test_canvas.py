@@ -147,3 +147,16 @@ def test_transparent_pixels_show_a_checkerboard(qtbot, window, tmp_path) -> None
     assert len(colours) == 2, f"expected the two checker greys, got {colours}"
     left = window.canvas.mapFromScene(50.0, 100.0)
     assert shot.pixelColor(left).red() == 200
+
+
+def test_fitted_image_refits_when_the_window_grows(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(make_image(tmp_path / "big.png", 2400, 1800))
+    window.resize(700, 500)
+    qtbot.waitUntil(lambda: window.canvas.viewport().width() < 500, timeout=2000)
+    small = window.canvas.zoom()
+    window.resize(1200, 800)
+    qtbot.waitUntil(lambda: window.canvas.zoom() > small, timeout=2000)
+    window.act_actual.trigger()
+    window.resize(900, 700)
+    qtbot.wait(50)
+    assert window.canvas.zoom() == 1.0, "a zoom the user chose is kept"
