@@ -4,6 +4,7 @@ and a GUI event loop that never stalls more than 100 ms while a job runs."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import fake_engines
 import numpy as np
@@ -100,7 +101,10 @@ class _GpuHungry(fake_engines.SlowInvert):
         super().__init__()
         self.device = device
 
+    tiles: ClassVar[list[tuple[str, int | None]]] = []
+
     def restore(self, rgb, *, strength, mode, state, tile=None):  # type: ignore[no-untyped-def]
+        self.tiles.append((self.device, tile))
         if self.device != "cpu":
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return 1.0 - rgb
@@ -124,12 +128,16 @@ def test_gpu_out_of_memory_retries_on_cpu_and_says_so(qtbot, window, monkeypatch
     outcome: dict[str, object] = {}
     w = window.controller.worker
     w.finished.connect(lambda job, out: outcome.setdefault("out", out), Qt.ConnectionType.QueuedConnection)
-    window.controller.submit(DenoiseRequest(image=image, model="test-native-hungry", tile=128))
+    _GpuHungry.tiles = []
+    window.controller.submit(DenoiseRequest(image=image, model="test-native-hungry", tile=512))
     qtbot.waitUntil(lambda: "out" in outcome, timeout=15000)
     out = outcome["out"]
     assert out.result.params["device"] == "cpu"  # type: ignore[attr-defined]
     assert "ran out of memory" in out.notice  # type: ignore[attr-defined]
     assert tried[-1] == "cpu"
+    gpu_tiles = [t for d, t in _GpuHungry.tiles if d != "cpu"]
+    assert gpu_tiles == [512, 256, 128], "smaller tiles were tried on the GPU first"
+    assert _GpuHungry.tiles[-1][0] == "cpu"
     qtbot.waitUntil(lambda: "CPU" in window.statusBar().currentMessage(), timeout=5000)
     boxes = [b for b in window.findChildren(QMessageBox, "noticeDialog") if b.isVisible()]
     assert boxes and "ran on the CPU" in boxes[0].text(), "the user is told, not just the log"
