@@ -12,10 +12,8 @@ on the CPU, and the user is told.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 import traceback
-from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,20 +72,6 @@ class Worker(QObject):
     notice = Signal(int, str)
     device_found = Signal(str)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._queue: deque[Job] = deque()
-        self._lock = threading.Lock()
-
-    def put(self, job: Job) -> None:
-        """Called from the GUI thread; the controller then wakes :meth:`drain`."""
-        with self._lock:
-            self._queue.append(job)
-
-    def pending(self) -> list[Job]:
-        with self._lock:
-            return list(self._queue)
-
     @Slot()
     def probe_device(self) -> None:
         """Find the device name here, so importing torch never blocks the window."""
@@ -99,16 +83,9 @@ class Worker(QObject):
             text = f"CPU (GPU unavailable: {exc})"
         self.device_found.emit(text)
 
-    @Slot()
-    def drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._queue:
-                    return
-                job = self._queue.popleft()
-            self._run(job)
-
-    def _run(self, job: Job) -> None:
+    @Slot(object)
+    def run_job(self, job: Job) -> None:
+        """Run one job. Jobs submitted meanwhile wait, in order, in this thread's event queue."""
         if job.state.cancelled:
             self.cancelled.emit(job.id)
             return
@@ -171,7 +148,7 @@ class Worker(QObject):
 class WorkerController(QObject):
     """The GUI thread's handle on the worker: owns the thread, numbers the jobs, cancels them."""
 
-    _wake = Signal()
+    _submit = Signal(object)
     _probe = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -182,7 +159,7 @@ class WorkerController(QObject):
         self.thread.setObjectName("gptstudio-worker")
         self.worker = Worker()
         self.worker.moveToThread(self.thread)
-        self._wake.connect(self.worker.drain)
+        self._submit.connect(self.worker.run_job)
         self._probe.connect(self.worker.probe_device)
         for signal in (self.worker.finished, self.worker.failed):
             signal.connect(self._forget)
@@ -196,8 +173,7 @@ class WorkerController(QObject):
         """Queue a job; returns its id. The request is frozen, so the GUI may keep editing."""
         job = Job(next(self._ids), request)
         self._jobs[job.id] = job
-        self.worker.put(job)
-        self._wake.emit()
+        self._submit.emit(job)
         return job.id
 
     def _forget(self, job_id: int, *_: Any) -> None:
