@@ -80,7 +80,7 @@ def with_oom_fallback(run: Any, tile: int | None, engine_tile: int) -> Any:
                 torch.cuda.empty_cache()
             if current <= 128:
                 raise OutOfMemoryError(
-                    "The GPU ran out of memory even with small tiles. Close other programs or "
-                    "choose the CPU in the device setting."
+                    "The GPU ran out of memory even with small tiles. Close other programs, or run "
+                    "on the CPU (--device cpu, or GPTSTUDIO_DEVICE=cpu); the editor does this by itself."
                 ) from exc
             current //= 2
