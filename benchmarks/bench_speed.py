@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{ours_fpp / 1e3:.1f}",
             f"{ours_fpp * mp / t_engine / 1e3:.1f}",
             f"{ours_fpp * mp / t_engine / 1e3 / peak:.0%}",
-            "16/16 tiles, full image",
+            "whole image, as `gptstudio denoise` runs it",
         ]
     )
     print(rows[-1])
@@ -196,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         print(rows[-1])
 
     ours = rates["GRT (ours)"]
-    ratio = [f"- GRT is {ours / rates[k]:.1f}× faster than {k}" for k in ("SwinIR-M", "SCUNet", "DRUNet")]
-    faster = all(ours > rates[k] for k in ("SwinIR-M", "SCUNet", "DRUNet"))
+    ratio = [
+        f"- Same 256-px tiles: GRT is {ours / rates[k]:.1f}× faster than {k}; through the engine (whole "
+        f"image) {mp / t_engine / rates[k]:.1f}× faster"
+        for k in ("SwinIR-M", "SCUNet", "DRUNet")
+    ]
+    faster = all(min(ours, mp / t_engine) > rates[k] for k in ("SwinIR-M", "SCUNet", "DRUNet"))
     md = "\n\n".join(
         [
             "## Restoration speed on the CPU (1-megapixel image)",

@@ -108,6 +108,18 @@ def test_windowed_attention_is_global_attention_for_small_inputs_and_local_for_l
         torch.testing.assert_close(crop[shifted], local[inner], atol=1e-5, rtol=1e-4)
 
 
+def test_half_precision_forward_matches_fp32() -> None:
+    """bf16 is what a GPU runs; the attention maths stays in fp32 inside, so outputs stay close."""
+    model = _tiny(TINY3)
+    model.set_attention_window(48)
+    x = torch.rand(1, 3, 96, 64)
+    with torch.no_grad():
+        ref = model(x, 3)
+        half = model.to(torch.bfloat16)(x.to(torch.bfloat16), 3)
+    assert half.dtype == torch.bfloat16
+    assert (half.float() - ref).abs().max() < 0.1
+
+
 def test_alignment_covers_every_level() -> None:
     model = _tiny(TINY3)
     assert model.alignment() == model.config.multiple_of  # whole-input attention: no grid

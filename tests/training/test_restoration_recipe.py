@@ -114,3 +114,9 @@ def test_train_command_parses_the_recipe_options() -> None:
     assert args.func is training_cli.run_train and args.steps == 2 and args.minutes is None
     with pytest.raises(InvalidRequestError, match="--steps, --minutes"):
         recipe.run_args(parser.parse_args(["train", "--data", "x"]))
+
+
+def test_inference_attention_window_is_the_last_training_patch() -> None:
+    from gptstudio.engines.native.engine import ATTENTION_WINDOW
+
+    assert recipe.PATCH_PHASES[-1][1] == ATTENTION_WINDOW

@@ -35,8 +35,7 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> GRTConfig:
     missing = [k for k in _REQUIRED if k not in keys]
     if missing:
         raise ModelError(
-            "These weights are not a GPT Studio restoration Transformer (GRT): "
-            f"missing {', '.join(missing)}."
+            f"These weights are not a GPT Studio restoration Transformer (GRT): missing {', '.join(missing)}."
         )
     embed = state_dict["embed.weight"]
     if embed.ndim != 4 or embed.shape[1] != 12 or state_dict["out.weight"].shape[0] != 12:
