@@ -44,7 +44,10 @@ def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
     block = f"{begin}\n{markdown.strip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else HEADER
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

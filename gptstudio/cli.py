@@ -189,7 +189,10 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
     from gptstudio.tasks import InpaintRequest
 
     image, output = _prepare(args, "inpaint")
-    mask = mask_from_alpha(image) if args.mask_from_alpha else load_mask(args.mask, image.size, max_megapixels=args.max_megapixels)
+    if args.mask_from_alpha:
+        mask = mask_from_alpha(image)
+    else:
+        mask = load_mask(args.mask, image.size, max_megapixels=args.max_megapixels)
     request = InpaintRequest(
         image=image,
         mask=mask,

@@ -7,6 +7,7 @@ fine-tuned models to the same list.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -102,9 +103,9 @@ def clear_cache() -> None:
 
 def load(model_id: str, device: str = "cpu") -> Engine:
     """Return a ready engine for ``model_id`` on ``device`` (cached between jobs)."""
-    for e in entries():
-        if e.info.id == model_id:
-            return _CACHE.get((model_id, device), lambda: e.factory(device))
+    for entry in entries():
+        if entry.info.id == model_id:
+            return _CACHE.get((model_id, device), functools.partial(entry.factory, device))
     info(model_id)  # raises the clear "unknown model" error
     raise AssertionError("unreachable")
 
