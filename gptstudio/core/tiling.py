@@ -60,6 +60,10 @@ def apply_padded(
     return out[: h * scale, : w * scale]
 
 
+#: Longest side of the live-preview image sent while tiles are processed.
+PREVIEW_SIZE = 512
+
+
 def _starts(length: int, tile: int, overlap: int) -> list[int]:
     if length <= tile:
         return [0]
@@ -127,6 +131,7 @@ def tiled_apply(
     for x0, x1, wx in cols:
         col_total[x0 * scale : x1 * scale] += wx
     acc = np.zeros((h * scale, w * scale, c_out), dtype=np.float32)
+    preview = _Preview(image, state) if scale == 1 and c_out == image.shape[2] else None
     count = len(rows) * len(cols)
     i = 0
     for y0, y1, wy in rows:
@@ -138,11 +143,36 @@ def tiled_apply(
             # Not in place: a model may hand back its input, which can be a view of the caller's image.
             weight = (wy[:, None] * wx[None, :])[:, :, None]
             acc[y0 * scale : y1 * scale, x0 * scale : x1 * scale] += patch * weight
+            if preview is not None:
+                preview.paste(patch, y0, x0)
     if state is not None:
         state.report(1.0, "Done")
     acc /= row_total[:, None, None]
     acc /= col_total[None, :, None]
     return acc
+
+
+class _Preview:
+    """A small copy of the image on which finished tiles appear, for the GUI's live preview.
+
+    It is sampled every ``step`` pixels (longest side about ``PREVIEW_SIZE``), so keeping and
+    sending it costs a few hundred kilobytes whatever the photo's size.
+    """
+
+    def __init__(self, image: np.ndarray, state: TaskState | None) -> None:
+        self.state = state
+        h, w = image.shape[:2]
+        self.step = max(1, math.ceil(max(h, w) / PREVIEW_SIZE))
+        self.canvas = np.array(image[:: self.step, :: self.step], dtype=np.float32)
+
+    def paste(self, patch: np.ndarray, y0: int, x0: int) -> None:
+        if self.state is None or self.state.preview is None:
+            return
+        s = self.step
+        ry, rx = -(-y0 // s), -(-x0 // s)  # first sampled row/column inside the tile
+        sampled = patch[ry * s - y0 :: s, rx * s - x0 :: s]
+        self.canvas[ry : ry + sampled.shape[0], rx : rx + sampled.shape[1]] = sampled
+        self.state.show_preview(self.canvas.copy())
 
 
 def _grid(length: int, tile: int, overlap: int, scale: int) -> list[tuple[int, int, np.ndarray]]:

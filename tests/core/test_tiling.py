@@ -139,3 +139,18 @@ def test_24_megapixel_memory_stays_bounded() -> None:
     assert float(out[h // 2, w // 2, 0]) == pytest.approx(0.25)
     # The output canvas plus a few tiles; a full-size weight image or copy would break this.
     assert peak < 1.3 * output_bytes, f"peak {peak / 1e6:.0f} MB for a {output_bytes / 1e6:.0f} MB output"
+
+
+def test_live_previews_show_finished_tiles_as_they_complete() -> None:
+    """The GUI's preview fills in tile by tile and ends looking like the result."""
+    rng = np.random.default_rng(3)
+    image = rng.random((700, 900, 3), dtype=np.float32)
+    previews: list[np.ndarray] = []
+    state = TaskState(preview=lambda im: previews.append(np.asarray(im)))
+    out = tiled_apply(image, lambda t: 1.0 - t, tile=256, overlap=16, state=state)
+    assert len(previews) > 4
+    assert max(previews[0].shape[:2]) <= 512
+    step = -(-900 // 512)
+    first_changed = np.mean(np.abs(previews[0] - image[::step, ::step]) > 1e-6)
+    assert 0.0 < first_changed < 0.5  # only the first tile has landed
+    assert np.abs(previews[-1] - out[::step, ::step]).max() < 0.05
