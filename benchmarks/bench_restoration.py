@@ -53,7 +53,7 @@ PUBLISHED = {
         "SCUNet": (35.60, 33.34, 30.29),
     },
 }
-NLM_H = {15: (9, 12, 15), 25: (15, 19, 23), 50: (28, 34, 40)}
+NLM_H = {15: (4, 6, 8, 10), 25: (7, 10, 13, 16), 50: (14, 19, 24, 30)}
 
 
 def run_ours(engine: Any, noisy: np.ndarray, mode: str) -> np.ndarray:
