@@ -61,7 +61,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     d = sub.add_parser("denoise", help="remove noise from an image")
     _add_io_arguments(d, "denoise")
     d.add_argument(
-        "--strength", type=float, default=0.5, help="0 keeps the input, 1 removes the most (default 0.5)"
+        "--strength", type=float, default=1.0, help="0 keeps the input, 1 removes the most (default 1)"
     )
     d.set_defaults(func=_cmd_denoise)
 

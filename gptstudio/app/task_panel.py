@@ -151,7 +151,7 @@ class TaskPanel(QWidget):
         self.strength.setObjectName("strength")
         self.strength.setRange(0.0, 1.0)
         self.strength.setSingleStep(0.05)
-        self.strength.setValue(0.5)
+        self.strength.setValue(1.0)
         self.guidance = QDoubleSpinBox()
         self.guidance.setObjectName("guidance")
         self.guidance.setRange(0.0, 30.0)

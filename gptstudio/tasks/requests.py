@@ -27,9 +27,13 @@ class _Common:
 
 @dataclass(frozen=True, eq=False)
 class DenoiseRequest(_Common):
-    """Remove noise. ``strength`` 0..1: 0 returns the input, 1 removes as much as the model can."""
+    """Remove noise. ``strength`` 0..1: 0 returns the input, 1 removes as much as the model can.
 
-    strength: float = 0.5
+    The default is full strength: the learned default model removes what it finds, and a lower
+    value blends back part of the input (half of the noise at 0.5).
+    """
+
+    strength: float = 1.0
     task: str = field(default="denoise", init=False)
 
 
