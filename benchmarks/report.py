@@ -18,15 +18,9 @@ def machine_line() -> str:
     """One line describing where the numbers were taken, since every number depends on it."""
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
+    from gptstudio.core.device import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
 def markdown_table(headers: list[str], rows: list[list[object]]) -> str:

@@ -115,3 +115,20 @@ def seed_everything(seed: int | None) -> int:
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
     return seed
+
+
+def cpu_name() -> str:
+    """The processor's marketing name (Linux /proc/cpuinfo), else what ``platform`` knows.
+
+    Model cards and benchmark tables record it, since every speed number depends on it.
+    """
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -20,7 +20,6 @@ import copy
 import io
 import json
 import math
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from gptstudio.core.atomic import atomic_write_bytes
+from gptstudio.core.device import cpu_name
 from gptstudio.core.errors import GptStudioError, InvalidRequestError
 from gptstudio.core.paths import checkpoints_dir
 from gptstudio.engines.native.arch import GRT, GRTConfig
@@ -72,15 +72,7 @@ def hardware() -> str:
     """Where the training ran, for the model card."""
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU only, no GPU: {cpu}, {torch.get_num_threads()} threads"
+    return f"CPU only, no GPU: {cpu_name()}, {torch.get_num_threads()} threads"
 
 
 def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
