@@ -186,25 +186,12 @@ def autosave_stall_ms(window) -> tuple[float, float]:  # type: ignore[no-untyped
 
 def job_stall_ms(window, model: str, strength: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Longest gap between ticks of a 5 ms timer from Run until the result is on the canvas."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     window.panel.set_task("denoise")
     window.panel.set_model(model)
     window.panel.strength.setValue(strength)
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    gaps: list[int] = []
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
+    timer, gaps = _gap_timer()
     count = window.undo_stack.count()
     start = time.perf_counter()
     timer.start()
