@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.engines.native import io
-from gptstudio.engines.native.arch import GRTConfig
+from gptstudio.engines.native.arch import GRT, GRTConfig
 from gptstudio.training import cli as training_cli
 from gptstudio.training import degrade
-from gptstudio.training.data import PatchSampler, load_folder
+from gptstudio.training.data import PatchSampler, downscale, load_folder
 from gptstudio.training.recipes import restoration_default as recipe
 
 TINY = GRTConfig(width=8, enc_blocks=(1,), mid_blocks=1, dec_blocks=(1,), heads=(1, 2))
@@ -92,26 +93,88 @@ def test_tiny_run_exports_loadable_weights_and_resumes(folder: Path, tmp_path: P
         steps=3,
         warmup=1,
         config=TINY,
-        val=folder,
+        val=[folder],
     )
     logs: list[str] = []
     summary = recipe.train(opts, logs.append)
     assert summary["steps"] == 3 and (tmp_path / "run" / "last.pt").is_file()
     model, meta = io.load(out)
     assert model.config == TINY and meta["recipe"] == "restoration-default" and meta["steps"] == "3"
-    assert any(line.startswith("val step 3") for line in logs)
+    assert any(line.startswith("val step 3") and "photos denoise" in line for line in logs)
     opts.steps, opts.resume = 5, True
     logs.clear()
     assert recipe.train(opts, logs.append)["steps"] == 5
     assert any("resumed" in line and "step 3" in line for line in logs)
 
 
+def test_fine_tuning_starts_from_the_given_weights_and_refuses_another_shape(
+    folder: Path, tmp_path: Path
+) -> None:
+    start = tmp_path / "start.safetensors"
+    io.save(GRT(TINY), start)
+    base, _ = io.load(start)
+    opts = recipe.Options(
+        data=folder,
+        out=tmp_path / "tuned.safetensors",
+        run_dir=tmp_path / "run",
+        minutes=None,
+        steps=1,
+        warmup=1,
+        lr=1e-6,
+        config=TINY,
+        init=start,
+    )
+    logs: list[str] = []
+    assert recipe.train(opts, logs.append)["init"] == "start.safetensors"
+    tuned, _ = io.load(opts.out)
+    # One step at a tiny learning rate: the result is the start, nudged, not a fresh random network.
+    for (name, a), b in zip(base.state_dict().items(), tuned.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-3), name
+    other = tmp_path / "other.safetensors"
+    io.save(GRT(GRTConfig(width=8, enc_blocks=(1,), mid_blocks=2, dec_blocks=(1,), heads=(1, 2))), other)
+    opts.init = other
+    with pytest.raises(InvalidRequestError, match="not the recipe's"):
+        recipe.train(opts, logs.append)
+
+
+def test_downscaled_copies_keep_fine_detail_and_share_the_batch(folder: Path) -> None:
+    images = load_folder(folder)
+    # Halving with area averaging: a one-pixel checkerboard of colour becomes flat, not aliased.
+    board = np.indices((64, 64)).sum(0) % 2
+    checker = np.dstack([board * 255, 255 - board * 255, np.zeros_like(board)]).astype(np.uint8)
+    assert np.abs(downscale(checker, 0.5)[..., :2].astype(int) - 127).max() <= 1
+    sampler = PatchSampler(images, degrade.DegradationMix(), seed=0, scales=((1.0, 0.5), (0.5, 0.5)))
+    assert [im.shape[:2] for im in sampler.levels[1]] == [(64, 56)] * 3
+    # 48 px patches fit both copies; 80 px ones fit only the full-size photos, which take over.
+    assert sampler.batch(4, 48)[0].shape == (4, 3, 48, 48)
+    assert sampler.batch(4, 80)[0].shape == (4, 3, 80, 80)
+    with pytest.raises(InvalidRequestError, match="smaller than the 200 px"):
+        sampler.batch(1, 200)
+    with pytest.raises(InvalidRequestError, match="positive weight"):
+        PatchSampler(images, degrade.DegradationMix(), scales=((0.5, 0.0),))
+
+
 def test_train_command_parses_the_recipe_options() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
     training_cli.register(sub)
-    args = parser.parse_args(["train", "--recipe", "restoration-default", "--data", "x", "--steps", "2"])
+    args = parser.parse_args(
+        [
+            "train",
+            "--recipe",
+            "restoration-default",
+            "--data",
+            "x",
+            "--steps",
+            "2",
+            "--val",
+            "a",
+            "--val",
+            "b",
+        ]
+    )
     assert args.func is training_cli.run_train and args.steps == 2 and args.minutes is None
+    assert args.val == [Path("a"), Path("b")] and args.init is None
     with pytest.raises(InvalidRequestError, match="--steps, --minutes"):
         recipe.run_args(parser.parse_args(["train", "--data", "x"]))
 

@@ -23,7 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    p.add_argument("--val", type=Path, default=None, help="folder of clean photos for a σ=25 PSNR in the log")
+    p.add_argument(
+        "--val",
+        type=Path,
+        action="append",
+        default=None,
+        help="folder of clean photos for a σ=25 PSNR in the log (repeat for several)",
+    )
     p.add_argument("--val-every", type=float, default=300.0, help="seconds between validations")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--init", type=Path, default=None, help="fine-tune: start from this .safetensors file")
     return p
