@@ -15,8 +15,8 @@ from gptstudio.core.tiling import SizeRequirements
 from gptstudio.engines.base import EngineInfo, RestorationEngine
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v1.safetensors"
-MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v1.md"
+WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v2.safetensors"
+MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v2.md"
 
 #: Priority in the registry: above the classical methods (0), so it is the default.
 PRIORITY = 10
