@@ -89,11 +89,6 @@ class PatchSampler:
             raise InvalidRequestError("The scale mix needs at least one scale with a positive weight.")
         self.scale_p = weights / weights.sum()
 
-    @property
-    def images(self) -> list[np.ndarray]:
-        """The photos at their own size."""
-        return self.levels[0]
-
     def batch(self, size: int, patch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """N×3×P×P float tensors in 0..1 (damaged, clean) and the N mode indices."""
         noisy = np.empty((size, patch, patch, 3), dtype=np.uint8)
