@@ -129,34 +129,16 @@ def brush_event_ms(window, zoom: float | None, events: int = 150) -> tuple[float
     return statistics.mean(times), times[int(0.95 * (len(times) - 1))]
 
 
-def _gap_timer():  # type: ignore[no-untyped-def]
-    """A 5 ms QTimer recording the gaps between its ticks (the event loop's stalls)."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
-
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    gaps: list[int] = [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    return timer, gaps
-
-
 def open_stall_ms(window, photo: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Longest event-loop gap while File > Open decodes a photo on its loader thread."""
     from PySide6.QtWidgets import QApplication
 
     window.document = None
-    timer, gaps = _gap_timer()
+    from gptstudio.app.stall_meter import StallMeter
+
+    meter = StallMeter()
     start = time.perf_counter()
-    timer.start()
+    meter.start()
     window.open_path(photo, background=True)
     while window.document is None:
         QApplication.processEvents()
@@ -164,8 +146,8 @@ def open_stall_ms(window, photo: Path) -> tuple[float, float]:  # type: ignore[n
     for _ in range(20):
         QApplication.processEvents()
         time.sleep(0.005)
-    timer.stop()
-    return float(max(gaps)), time.perf_counter() - start
+    meter.stop()
+    return float(meter.worst), time.perf_counter() - start
 
 
 def autosave_stall_ms(window) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -173,15 +155,17 @@ def autosave_stall_ms(window) -> tuple[float, float]:  # type: ignore[no-untyped
     from PySide6.QtWidgets import QApplication
 
     window.act_fill_mask.trigger()
-    timer, gaps = _gap_timer()
+    from gptstudio.app.stall_meter import StallMeter
+
+    meter = StallMeter()
     start = time.perf_counter()
-    timer.start()
+    meter.start()
     window.autosaver.save_now()
     while window.autosaver.busy():
         QApplication.processEvents()
         time.sleep(0.002)
-    timer.stop()
-    return float(max(gaps)), time.perf_counter() - start
+    meter.stop()
+    return float(meter.worst), time.perf_counter() - start
 
 
 def job_stall_ms(window, model: str, strength: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -191,10 +175,12 @@ def job_stall_ms(window, model: str, strength: float) -> tuple[float, float]:  #
     window.panel.set_task("denoise")
     window.panel.set_model(model)
     window.panel.strength.setValue(strength)
-    timer, gaps = _gap_timer()
+    from gptstudio.app.stall_meter import StallMeter
+
+    meter = StallMeter()
     count = window.undo_stack.count()
     start = time.perf_counter()
-    timer.start()
+    meter.start()
     window.act_run.trigger()
     while window.undo_stack.count() == count:
         QApplication.processEvents()
@@ -204,8 +190,8 @@ def job_stall_ms(window, model: str, strength: float) -> tuple[float, float]:  #
     for _ in range(20):  # the result's first paint belongs to the measurement too
         QApplication.processEvents()
         time.sleep(0.005)
-    timer.stop()
-    return float(max(gaps)), time.perf_counter() - start
+    meter.stop()
+    return float(meter.worst), time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
