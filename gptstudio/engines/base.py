@@ -16,7 +16,7 @@ from gptstudio.core.progress import TaskState
 from gptstudio.core.tiling import SizeRequirements
 
 #: Task names, as used by the CLI, the GUI and the catalog.
-TASKS = ("denoise", "restore", "inpaint", "generate")
+TASKS = ("denoise", "restore", "upscale", "inpaint", "generate")
 #: Restoration modes: what kind of damage to remove.
 RESTORE_MODES = ("all", "jpeg", "deblur", "denoise")
 
@@ -41,6 +41,8 @@ class EngineInfo:
     #: guidance. The GUI hides controls for the others.
     uses: frozenset[str] = frozenset()
     licence: str = ""
+    #: Devices the engine can run on; classical OpenCV methods are CPU-only.
+    devices: tuple[str, ...] = ("cpu", "cuda", "mps")
 
 
 class RestorationEngine(ABC):
@@ -83,4 +85,14 @@ class InpaintEngine(ABC):
         """Return a float32 ``H×W×3`` image; only the masked area is kept by the task."""
 
 
-Engine = RestorationEngine | InpaintEngine
+class UpscaleEngine(ABC):
+    """Image in, image ``info.scale`` times larger out; the task resizes to any other factor."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def upscale(self, rgb: np.ndarray, *, state: TaskState, tile: int | None = None) -> np.ndarray:
+        """Return a float32 ``(H*scale)×(W*scale)×3`` image; check ``state`` between tiles."""
+
+
+Engine = RestorationEngine | InpaintEngine | UpscaleEngine

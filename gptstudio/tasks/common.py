@@ -24,7 +24,7 @@ def resolve_engine(task: str, model: str | None, device: str | None) -> tuple[En
     info = registry.info(model_id)
     if task not in info.tasks:
         raise ModelError(f"The model '{model_id}' cannot {task}; it does: {', '.join(info.tasks)}.")
-    if info.architecture.startswith("native"):
+    if info.devices != ("cpu",):
         dev = choose_device(device)
     else:
         # Classical engines run on the CPU whatever is asked, but a misspelt device is still

@@ -25,6 +25,7 @@ INFO = EngineInfo(
     overlap=24,
     uses=frozenset({"strength"}),
     licence="Apache-2.0 (OpenCV)",
+    devices=("cpu",),
 )
 
 

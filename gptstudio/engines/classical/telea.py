@@ -20,6 +20,7 @@ INFO = EngineInfo(
     description="Fills small holes and scratches from their surroundings. Ignores prompts.",
     tile=0,
     uses=frozenset(),
+    devices=("cpu",),
     licence="Apache-2.0 (OpenCV)",
 )
 
