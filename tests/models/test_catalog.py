@@ -1,0 +1,226 @@
+"""The packaged model catalog is complete and well-formed, and a broken catalog is refused clearly.
+
+A bad URL, hash or task in catalog.json would only show up as a failed download on a user's
+machine, so these tests check the shipped file itself, and that the validator names the entry and
+the field when something is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gptstudio.core.errors import InvalidRequestError, ModelError
+from gptstudio.engines.base import TASKS
+from gptstudio.models.catalog import CatalogEntry, load_catalog, parse_catalog
+
+#: Licences that forbid commercial use: models under them must ask for confirmation.
+NON_COMMERCIAL = {"CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0"}
+#: File endings the safe weight reader accepts; TorchScript (.pt programs) must be flagged.
+WEIGHT_SUFFIXES = (".pth", ".ckpt", ".bin", ".safetensors")
+
+
+@pytest.fixture(scope="module")
+def entries() -> tuple[CatalogEntry, ...]:
+    return load_catalog().entries
+
+
+def _downloadable(entries: tuple[CatalogEntry, ...]) -> list[CatalogEntry]:
+    return [e for e in entries if not e.is_builtin]
+
+
+def test_packaged_catalog_has_unique_ids_and_https_files(entries: tuple[CatalogEntry, ...]) -> None:
+    ids = [e.id for e in entries]
+    assert len(ids) == len(set(ids))
+    for e in _downloadable(entries):
+        assert e.source.startswith("https://"), e.id
+        for f in e.files:
+            assert f.url.startswith("https://"), (e.id, f.url)
+            assert f.size > 0, (e.id, f.name)
+            assert f.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", f.sha256), (e.id, f.name)
+        assert e.download_size == sum(f.size for f in e.files)
+
+
+def test_every_entry_states_licence_tasks_and_memory(entries: tuple[CatalogEntry, ...]) -> None:
+    for e in entries:
+        assert e.licence and e.licence_url.startswith("https://"), e.id
+        assert e.tasks and set(e.tasks) <= set(TASKS), e.id
+        assert e.memory_mb > 0 and e.description, e.id
+
+
+def test_each_task_of_the_issue_has_a_downloadable_model() -> None:
+    catalog = load_catalog()
+    for task in ("denoise", "restore", "upscale", "inpaint"):
+        assert _downloadable(tuple(catalog.for_task(task))), f"no downloadable model for {task}"
+
+
+def test_restricted_entries_are_exactly_the_non_commercial_ones(entries: tuple[CatalogEntry, ...]) -> None:
+    restricted = {e.id for e in entries if e.restricted}
+    non_commercial = {e.id for e in entries if e.licence in NON_COMMERCIAL}
+    assert restricted == non_commercial
+    assert restricted, "the catalog should carry at least one non-commercial model, confirmed before download"
+
+
+def test_builtin_entries_are_the_engines_the_registry_knows(entries: tuple[CatalogEntry, ...]) -> None:
+    from gptstudio.models import registry
+
+    known = {e.info.id: e.info for e in registry.entries()}
+    builtins = {e.id: e for e in entries if e.is_builtin}
+    assert {"grt-restoration", "classical-nlm", "classical-telea", "classical-lanczos"} <= set(builtins)
+    for model_id, entry in builtins.items():
+        assert model_id in known, f"built-in '{model_id}' is not an engine the registry offers"
+        assert set(entry.tasks) == set(known[model_id].tasks), model_id
+
+
+def test_spandrel_entries_name_spandrel_architectures(entries: tuple[CatalogEntry, ...]) -> None:
+    """The manager compares these names with what spandrel detects in the downloaded file."""
+    from spandrel import MAIN_REGISTRY
+
+    names = {a.architecture.name for a in MAIN_REGISTRY.architectures()}
+    for e in entries:
+        if e.engine != "spandrel":
+            continue
+        assert e.architecture in names, (e.id, e.architecture)
+        # scale > 1 means an upscaler, and only upscalers enlarge
+        assert (e.scale > 1) == ("upscale" in e.tasks), e.id
+
+
+def test_torchscript_files_are_flagged(entries: tuple[CatalogEntry, ...]) -> None:
+    """The safe reader refuses TorchScript; the catalog must not pass one off as plain weights."""
+    for e in _downloadable(entries):
+        for f in e.files:
+            if f.format == "weights":
+                assert f.name.lower().endswith(WEIGHT_SUFFIXES), (e.id, f.name)
+    lama = load_catalog().get("lama-big")
+    assert [f.format for f in lama.files] == ["torchscript"]
+
+
+def test_lookup_errors_name_the_model_and_the_task() -> None:
+    catalog = load_catalog()
+    with pytest.raises(ModelError, match="'no-such-model' is not in the model catalog"):
+        catalog.get("no-such-model")
+    with pytest.raises(InvalidRequestError, match="Unknown task 'colorize'"):
+        catalog.for_task("colorize")
+    assert catalog.get("realesrgan-x4plus").scale == 4
+
+
+# --- the validator ---------------------------------------------------------------------------------
+
+
+def _minimal() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "models": [
+            {
+                "id": "good-model",
+                "name": "Good",
+                "tasks": ["upscale"],
+                "engine": "spandrel",
+                "architecture": "ESRGAN",
+                "scale": 4,
+                "description": "A model.",
+                "licence": "MIT",
+                "licence_url": "https://example.org/LICENSE",
+                "restricted": False,
+                "source": "https://example.org/releases",
+                "memory_mb": 100,
+                "files": [{"name": "a.pth", "url": "https://example.org/a.pth", "size": 10, "sha256": None}],
+            },
+            {
+                "id": "other-model",
+                "name": "Other",
+                "tasks": ["denoise"],
+                "engine": "builtin",
+                "architecture": "x",
+                "scale": 1,
+                "description": "Built in.",
+                "licence": "MIT",
+                "licence_url": "https://example.org/LICENSE",
+                "restricted": False,
+                "source": "",
+                "memory_mb": 100,
+                "files": [],
+            },
+        ],
+    }
+
+
+def test_a_minimal_catalog_is_accepted() -> None:
+    catalog = parse_catalog(_minimal())
+    assert catalog.ids == ("good-model", "other-model")
+    assert catalog.get("good-model").download_size == 10
+    assert catalog.get("other-model").is_builtin
+
+
+def _broken(change: str) -> tuple[dict[str, Any], str, str]:
+    """A catalog with one defect; returns it with the entry id and field the error must name."""
+    data = _minimal()
+    model, file = data["models"][0], data["models"][0]["files"][0]
+    if change == "duplicate id":
+        data["models"][1]["id"] = "good-model"
+        return data, "good-model", "id"
+    if change == "http url":
+        file["url"] = "http://example.org/a.pth"
+        return data, "good-model", "files[0].url"
+    if change == "uppercase hash":
+        file["sha256"] = "A" * 64
+        return data, "good-model", "files[0].sha256"
+    if change == "short hash":
+        file["sha256"] = "ab" * 16
+        return data, "good-model", "files[0].sha256"
+    if change == "unknown task":
+        model["tasks"] = ["upscale", "colourise"]
+        return data, "good-model", "tasks"
+    if change == "zero size":
+        file["size"] = 0
+        return data, "good-model", "files[0].size"
+    if change == "no licence link":
+        model["licence_url"] = "LICENSE"
+        return data, "good-model", "licence_url"
+    if change == "builtin with files":
+        data["models"][1]["files"] = [copy.deepcopy(file)]
+        return data, "other-model", "files"
+    if change == "misspelt field":
+        model["memory"] = model.pop("memory_mb")
+        return data, "good-model", "memory"
+    if change == "unknown engine":
+        model["engine"] = "onnx"
+        return data, "good-model", "engine"
+    raise AssertionError(change)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "duplicate id",
+        "http url",
+        "uppercase hash",
+        "short hash",
+        "unknown task",
+        "zero size",
+        "no licence link",
+        "builtin with files",
+        "misspelt field",
+        "unknown engine",
+    ],
+)
+def test_a_broken_catalog_is_refused_naming_the_entry_and_field(change: str) -> None:
+    data, entry_id, field = _broken(change)
+    with pytest.raises(ModelError) as caught:
+        parse_catalog(data)
+    message = str(caught.value)
+    assert f"'{entry_id}'" in message and f"'{field}'" in message, message
+
+
+def test_a_catalog_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text('{"version": 1, "models": [', encoding="utf-8")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        load_catalog(path)
+    path.write_text(json.dumps(_minimal()), encoding="utf-8")
+    assert load_catalog(path).ids == ("good-model", "other-model")
