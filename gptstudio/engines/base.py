@@ -86,13 +86,24 @@ class InpaintEngine(ABC):
 
 
 class UpscaleEngine(ABC):
-    """Image in, image ``info.scale`` times larger out; the task resizes to any other factor."""
+    """Image in, image ``info.scale`` times larger out; the task resizes to any other factor.
+
+    A model has one native factor (``info.scale`` of 2, 4 ...). An engine that resamples to any
+    size in one step (the classical Lanczos) declares ``info.scale == 1`` and implements
+    :meth:`upscale_to`, so the task asks it for the exact size instead of chaining resizes.
+    """
 
     info: EngineInfo
 
     @abstractmethod
     def upscale(self, rgb: np.ndarray, *, state: TaskState, tile: int | None = None) -> np.ndarray:
         """Return a float32 ``(H*scale)×(W*scale)×3`` image; check ``state`` between tiles."""
+
+    def upscale_to(
+        self, rgb: np.ndarray, width: int, height: int, *, state: TaskState, tile: int | None = None
+    ) -> np.ndarray:
+        """Return the image resampled to exactly ``height×width`` (only for ``info.scale == 1``)."""
+        raise NotImplementedError(f"{type(self).__name__} upscales only by its native factor")
 
 
 Engine = RestorationEngine | InpaintEngine | UpscaleEngine
