@@ -131,7 +131,7 @@ def tiled_apply(
     for x0, x1, wx in cols:
         col_total[x0 * scale : x1 * scale] += wx
     acc = np.zeros((h * scale, w * scale, c_out), dtype=np.float32)
-    preview = _Preview(image, state) if scale == 1 and c_out == image.shape[2] else None
+    preview = _Preview(image, state, scale) if c_out == image.shape[2] else None
     count = len(rows) * len(cols)
     i = 0
     for y0, y1, wy in rows:
@@ -156,11 +156,13 @@ class _Preview:
     """A small copy of the image on which finished tiles appear, for the GUI's live preview.
 
     It is sampled every ``step`` pixels (longest side about ``PREVIEW_SIZE``), so keeping and
-    sending it costs a few hundred kilobytes whatever the photo's size.
+    sending it costs a few hundred kilobytes whatever the photo's size. An upscaler's tiles
+    (``scale`` > 1) are sampled every ``step * scale`` output pixels onto the same small canvas.
     """
 
-    def __init__(self, image: np.ndarray, state: TaskState | None) -> None:
+    def __init__(self, image: np.ndarray, state: TaskState | None, scale: int = 1) -> None:
         self.state = state
+        self.scale = scale
         h, w = image.shape[:2]
         self.step = max(1, math.ceil(max(h, w) / PREVIEW_SIZE))
         self.canvas = np.array(image[:: self.step, :: self.step], dtype=np.float32)
@@ -168,9 +170,9 @@ class _Preview:
     def paste(self, patch: np.ndarray, y0: int, x0: int) -> None:
         if self.state is None or self.state.preview is None:
             return
-        s = self.step
+        s, k = self.step, self.scale
         ry, rx = -(-y0 // s), -(-x0 // s)  # first sampled row/column inside the tile
-        sampled = patch[ry * s - y0 :: s, rx * s - x0 :: s]
+        sampled = patch[(ry * s - y0) * k :: s * k, (rx * s - x0) * k :: s * k]
         self.canvas[ry : ry + sampled.shape[0], rx : rx + sampled.shape[1]] = sampled
         self.state.show_preview(self.canvas.copy())
 

@@ -64,9 +64,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def with_oom_fallback(run: Any, tile: int | None, engine_tile: int) -> Any:
     """Call ``run(tile)``; on GPU out-of-memory retry with halved tiles down to 128 px.
 
-    The caller moves to the CPU if even that fails; the user is told through the error message.
+    ``tile`` None means the engine's hint; 0 (asked for, or the hint of a model that should see
+    the whole image) is tried whole first, then 512-px tiles. The caller moves to the CPU if even
+    128 px fails; the user is told through the error message.
     """
-    current = tile if tile else engine_tile or 512
+    current = engine_tile if tile is None else tile
     while True:
         try:
             return run(current)
@@ -78,6 +80,9 @@ def with_oom_fallback(run: Any, tile: int | None, engine_tile: int) -> Any:
             torch = sys.modules.get("torch")
             if torch is not None and torch.cuda.is_available():
                 torch.cuda.empty_cache()
+            if current <= 0:
+                current = 512
+                continue
             if current <= 128:
                 raise OutOfMemoryError(
                     "The GPU ran out of memory even with small tiles. Close other programs, or run "
