@@ -13,6 +13,7 @@ from gptstudio.tasks.requests import (
     Request,
     RestoreRequest,
     TaskResult,
+    UpscaleRequest,
 )
 
 
@@ -31,7 +32,19 @@ def run(request: Request, state: TaskState | None = None) -> TaskResult:
         from gptstudio.tasks.inpaint import inpaint
 
         return inpaint(request, state)
+    if isinstance(request, UpscaleRequest):
+        from gptstudio.tasks.upscale import upscale
+
+        return upscale(request, state)
     raise TypeError(f"Unknown request type {type(request).__name__}")
 
 
-__all__ = ["DenoiseRequest", "InpaintRequest", "Request", "RestoreRequest", "TaskResult", "run"]
+__all__ = [
+    "DenoiseRequest",
+    "InpaintRequest",
+    "Request",
+    "RestoreRequest",
+    "TaskResult",
+    "UpscaleRequest",
+    "run",
+]

@@ -64,7 +64,20 @@ class InpaintRequest(_Common):
     task: str = field(default="inpaint", init=False)
 
 
-Request = DenoiseRequest | RestoreRequest | InpaintRequest
+@dataclass(frozen=True, eq=False)
+class UpscaleRequest(_Common):
+    """Enlarge by ``scale`` (any factor above 1, up to 16): the model's own factor, then Lanczos.
+
+    ``max_megapixels`` is the largest result allowed (None = the image-size limit in force, the
+    one ``--max-megapixels`` raises), so a ×16 of a photo cannot exhaust memory by surprise.
+    """
+
+    scale: float = 4.0
+    max_megapixels: float | None = None
+    task: str = field(default="upscale", init=False)
+
+
+Request = DenoiseRequest | RestoreRequest | InpaintRequest | UpscaleRequest
 
 
 @dataclass(frozen=True, eq=False)
