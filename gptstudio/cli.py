@@ -90,6 +90,13 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     i.add_argument("--feather", type=float, default=4.0, help="soften the mask edge by N pixels")
     i.set_defaults(func=_cmd_inpaint)
 
+    u = sub.add_parser("upscale", help="enlarge an image by any factor (model, then exact Lanczos resize)")
+    _add_io_arguments(u, "upscale")
+    u.add_argument(
+        "--scale", type=float, default=4.0, help="enlargement factor, above 1 and at most 16 (default 4)"
+    )
+    u.set_defaults(func=_cmd_upscale)
+
     n = sub.add_parser("info", help="print the parameters stored in an image this program wrote")
     n.add_argument("file", type=Path)
     n.set_defaults(func=_cmd_info)
@@ -202,6 +209,16 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
         steps=args.steps,
         feather=args.feather,
         **_common(args),
+    )
+    return _run_and_save(request, output, args)
+
+
+def _cmd_upscale(args: argparse.Namespace) -> int:
+    from gptstudio.tasks import UpscaleRequest
+
+    image, output = _prepare(args, "upscale")
+    request = UpscaleRequest(
+        image=image, scale=args.scale, max_megapixels=args.max_megapixels, **_common(args)
     )
     return _run_and_save(request, output, args)
 
