@@ -8,10 +8,18 @@ user's machine. Built-in engines (classical methods, the shipped Transformer) ar
 
 Where the numbers come from:
 
-- ``url``, ``size`` and ``sha256`` are taken only from the model's own release page or from its
-  OpenModelDB record (``source`` names the page that was used). ``sha256`` is ``null`` where neither
-  publishes one: the first download computes it and the store records it as unverified.
-  A size the release page does not state in bytes comes from a Hugging Face listing of the same file.
+- ``url`` and ``sha256`` are taken only from the model's own release page or from its OpenModelDB
+  record (``source`` names the page that was used). ``sha256`` is ``null`` where neither publishes
+  one: the first download computes it and the store records it as unverified. A hash found only
+  on a mirror or in someone else's code is not used, because it would vouch for the mirror's copy.
+- ``size`` is always a number somebody published for that file, never one worked out from the
+  architecture. Where the release page gives no byte count it comes from a listing of the same
+  file (a Hugging Face LFS pointer, another project's pinned manifest). Where only a rounded figure
+  is published ("69.4 MB"), the catalog stores that figure in bytes and marks the file
+  ``"size_exact": false``. An approximate size is shown to the user (as "about ...") and used for
+  the free-disk-space check, whose margin absorbs the rounding; the download itself then trusts
+  the server's Content-Length instead (the manager hands the downloader no size), so a rounded
+  figure can never fail or truncate a download.
 - ``memory_mb`` is an estimate, not a measurement: RAM or VRAM to run one 512×512 tile in fp32,
   i.e. the weights (about the file size) plus the largest feature maps alive at once, worked out
   from the architecture and rounded up to 100 MB. Convolutional U-Nets (SCUNet, DRUNet, LaMa) keep
@@ -23,6 +31,10 @@ Where the numbers come from:
 - A file with ``"format": "torchscript"`` is a compiled TorchScript program rather than plain
   weights (LaMa's community file is one). The safe reader refuses such files, so installing one
   needs the explicit conversion the issue allows; the flag says so up front.
+- An ``architecture`` in :data:`EXTRA_ARCHITECTURES` (MAT) is not in spandrel itself but in the
+  opt-in ``spandrel-extra-arches`` package, kept optional because its architectures carry
+  non-commercial licences. Such an entry can be downloaded, but runs only once that package is
+  installed; :attr:`CatalogEntry.needs_extra_architectures` lets the manager and the dialog say so.
 """
 
 from __future__ import annotations
@@ -45,6 +57,8 @@ from gptstudio.engines.base import TASKS
 ENGINES = ("spandrel", "builtin")
 #: What a file holds: plain weights (state dict / safetensors) or a TorchScript program.
 FILE_FORMATS = ("weights", "torchscript")
+#: Architectures that only the opt-in ``spandrel-extra-arches`` package provides (non-commercial).
+EXTRA_ARCHITECTURES = frozenset({"MAT"})
 CATALOG_VERSION = 1
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -55,7 +69,7 @@ _ENTRY_KEYS = frozenset(
         "licence_url", "restricted", "source", "memory_mb", "files",
     }
 )  # fmt: skip
-_FILE_KEYS = frozenset({"name", "url", "size", "sha256", "format"})
+_FILE_KEYS = frozenset({"name", "url", "size", "sha256", "format", "size_exact"})
 
 
 @dataclass(frozen=True)
@@ -64,9 +78,10 @@ class CatalogFile:
 
     name: str
     url: str
-    size: int
+    size: int  # bytes; only the published rounded figure when size_exact is False
     sha256: str | None
     format: str = "weights"
+    size_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,8 +104,18 @@ class CatalogEntry:
 
     @property
     def download_size(self) -> int:
-        """Bytes to download for the whole model (0 for a built-in)."""
+        """Bytes to download for the whole model (0 for a built-in); approximate unless :attr:`size_exact`."""
         return sum(f.size for f in self.files)
+
+    @property
+    def size_exact(self) -> bool:
+        """False when any file's size is a rounded published figure, so the UI shows "about"."""
+        return all(f.size_exact for f in self.files)
+
+    @property
+    def needs_extra_architectures(self) -> bool:
+        """True when running the model needs the optional ``spandrel-extra-arches`` package."""
+        return self.engine == "spandrel" and self.architecture in EXTRA_ARCHITECTURES
 
     @property
     def is_builtin(self) -> bool:
@@ -240,17 +265,19 @@ def _file(eid: str, i: int, raw: Any) -> CatalogFile:
     if unknown:
         raise _invalid(eid, f"{where}.{sorted(unknown)[0]}", "is not a file field")
     name, url, size = raw.get("name"), raw.get("url"), raw.get("size")
-    sha, fmt = raw.get("sha256"), raw.get("format", "weights")
+    sha, fmt, exact = raw.get("sha256"), raw.get("format", "weights"), raw.get("size_exact", True)
     if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
         raise _invalid(eid, f"{where}.name", "must be a plain file name")
     _require_https(eid, f"{where}.url", url)
     if not _positive_int(size):
         raise _invalid(eid, f"{where}.size", "must be the file size in bytes, above 0")
+    if not isinstance(exact, bool):
+        raise _invalid(eid, f"{where}.size_exact", "must be true or false (false: a rounded published size)")
     if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha)):
         raise _invalid(eid, f"{where}.sha256", "must be 64 lowercase hex digits, or null when not published")
     if fmt not in FILE_FORMATS:
         raise _invalid(eid, f"{where}.format", f"must be one of: {', '.join(FILE_FORMATS)}")
-    return CatalogFile(name=name, url=url, size=size, sha256=sha, format=fmt)
+    return CatalogFile(name=name, url=url, size=size, sha256=sha, format=fmt, size_exact=exact)
 
 
 def _require_https(eid: str, field: str, value: Any) -> None:
