@@ -12,11 +12,13 @@ Where the numbers come from:
   record (``source`` names the page that was used). ``sha256`` is ``null`` where neither publishes
   one: the first download computes it and the store records it as unverified. A hash found only
   on a mirror or in someone else's code is not used, because it would vouch for the mirror's copy.
-- ``size`` is always a number somebody published for that file, never one worked out from the
-  architecture. Where the release page gives no byte count it comes from a listing of the same
-  file (a Hugging Face LFS pointer, another project's pinned manifest). Where only a rounded figure
-  is published ("69.4 MB"), the catalog stores that figure in bytes and marks the file
-  ``"size_exact": false``. An approximate size is shown to the user (as "about ...") and used for
+- ``size`` is a number somebody published for that file where one exists. Where the release page
+  gives no byte count it comes from a listing of the same file (a Hugging Face LFS pointer,
+  another project's pinned manifest). Where only a rounded figure is published ("69.4 MB"), the
+  catalog stores that figure in bytes and marks the file ``"size_exact": false``. For the three
+  SCUNet σ15/25/50 files and SwinIR σ50 nobody publishes a size at all; they hold the same network
+  as a sibling file whose size is published (``scunet_color_real_psnr.pth``, 71,982,841 bytes;
+  SwinIR σ15/25, 122.9 MB), so that size, rounded, is given and marked approximate. An approximate size is shown to the user (as "about ...") and used for
   the free-disk-space check, whose margin absorbs the rounding; the download itself then trusts
   the server's Content-Length instead (the manager hands the downloader no size), so a rounded
   figure can never fail or truncate a download.
