@@ -177,6 +177,8 @@ def test_mask_regions_give_each_area_context_and_merge_neighbours() -> None:
     (a0, a1, b0, b1), (c0, c1, d0, d1) = boxes
     assert a0 <= 100 - 64 and a1 >= 120 + 64 and b0 <= 100 - 64 and b1 >= 140 + 64
     assert c0 <= 300 - 64 and c1 == 400 and d0 <= 850 - 64 and d1 >= 905 + 64
+    speckles = np.random.default_rng(0).random((400, 1000)) > 0.99  # thousands of dots: one crop
+    assert mask_regions(speckles) == [(0, 400, 0, 1000)]
 
 
 class _HalfGrey(torch.nn.Module):

@@ -216,9 +216,13 @@ def mask_regions(hole: np.ndarray) -> list[tuple[int, int, int, int]]:
     """
     height, width = hole.shape
     count, _labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    areas = [tuple(int(v) for v in row[:4]) for row in stats[1:count]]
+    if len(areas) > 16 * MAX_REGIONS:  # speckles everywhere: one crop, without a quadratic merge
+        ys, xs = np.nonzero(hole)
+        areas = [(int(xs.min()), int(ys.min()), int(xs.max() - xs.min()) + 1, int(ys.max() - ys.min()) + 1)]
     boxes: list[list[int]] = []
-    for x, y, bw, bh, _area in stats[1:count]:
-        m = max(CONTEXT_MIN, max(int(bw), int(bh)) // 2)
+    for x, y, bw, bh in areas:
+        m = max(CONTEXT_MIN, max(bw, bh) // 2)
         boxes.append([max(0, y - m), min(height, y + bh + m), max(0, x - m), min(width, x + bw + m)])
     merged = True
     while merged and len(boxes) > 1:
