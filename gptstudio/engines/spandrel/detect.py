@@ -9,6 +9,7 @@ without loading its weights again.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,15 +84,32 @@ def tasks_for(masked: bool, scale: int) -> tuple[str, ...]:
     return ("denoise", "restore") if scale == 1 else ("upscale",)
 
 
+@functools.cache
+def architectures() -> Any:
+    """spandrel's registry, plus spandrel-extra-arches' architectures when that opt-in is installed.
+
+    The extra package holds the architectures under non-commercial licences (MAT, CodeFormer ...),
+    so it is never a dependency; a user who installs it gets them detected as well.
+    """
+    from spandrel import MAIN_REGISTRY
+
+    try:
+        from spandrel_extra_arches import EXTRA_REGISTRY
+    except ImportError:
+        return MAIN_REGISTRY
+    MAIN_REGISTRY.add(*EXTRA_REGISTRY, ignore_duplicates=True)
+    return MAIN_REGISTRY
+
+
 def load_descriptor(state_dict: dict[str, torch.Tensor]) -> Any:
     """spandrel's descriptor (the built model with weights loaded, on the CPU, fp32).
 
     A copy of the dict is handed over: some architectures rename keys in place while loading.
     """
-    from spandrel import MAIN_REGISTRY, UnsupportedModelError
+    from spandrel import UnsupportedModelError
 
     try:
-        return MAIN_REGISTRY.load(dict(state_dict))
+        return architectures().load(dict(state_dict))
     except UnsupportedModelError as exc:
         raise ModelError(
             "No supported architecture matches these weights; GPT Studio cannot run this kind of model."
