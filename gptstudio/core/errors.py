@@ -72,3 +72,13 @@ class OutOfMemoryError(GptStudioError):
     """The device ran out of memory even after retrying with smaller tiles."""
 
     title = "Out of memory"
+
+
+class DownloadError(GptStudioError):
+    """A model file could not be fetched: not on the server, refused, damaged, no room, or no network.
+
+    Raised only once retrying cannot help; a partial download is kept wherever a later try can
+    resume from it.
+    """
+
+    title = "Download failed"
