@@ -101,8 +101,9 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     n.add_argument("file", type=Path)
     n.set_defaults(func=_cmd_info)
 
-    m = sub.add_parser("models", help="list the installed models and the tasks they do")
-    m.set_defaults(func=_cmd_models)
+    from gptstudio import cli_models
+
+    cli_models.register(sub)
 
     _register_optional(sub)
     return parser
@@ -233,21 +234,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
     width = max(len(k) for k in params)
     for key in sorted(params):
         print(f"{key:<{width}}  {params[key]}")
-    return EXIT_OK
-
-
-def _cmd_models(args: argparse.Namespace) -> int:
-    from gptstudio.engines.base import TASKS
-    from gptstudio.models import registry
-
-    for task in TASKS:
-        models = registry.models_for(task)
-        if not models:
-            continue
-        print(f"{task}:")
-        for i, info in enumerate(models):
-            default = "  (default)" if i == 0 else ""
-            print(f"  {info.id:<28} {info.name}{default}")
     return EXIT_OK
 
 

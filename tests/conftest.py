@@ -13,3 +13,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep models, autosaves and checkpoints of a test out of the real user folder."""
     monkeypatch.setenv("GPTSTUDIO_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry() -> None:
+    """Each test sees a registry over its own store, with nothing another test registered."""
+    from gptstudio.models import registry
+
+    registry.set_default(None)
+    yield
+    registry.set_default(None)

@@ -18,10 +18,11 @@ Where the numbers come from:
   catalog stores that figure in bytes and marks the file ``"size_exact": false``. For the three
   SCUNet σ15/25/50 files and SwinIR σ50 nobody publishes a size at all; they hold the same network
   as a sibling file whose size is published (``scunet_color_real_psnr.pth``, 71,982,841 bytes;
-  SwinIR σ15/25, 122.9 MB), so that size, rounded, is given and marked approximate. An approximate size is shown to the user (as "about ...") and used for
-  the free-disk-space check, whose margin absorbs the rounding; the download itself then trusts
-  the server's Content-Length instead (the manager hands the downloader no size), so a rounded
-  figure can never fail or truncate a download.
+  SwinIR σ15/25, 122.9 MB), so that size, rounded, is given and marked approximate. An
+  approximate size is shown to the user (as "about ...") and used for the free-disk-space check,
+  whose margin absorbs the rounding; the download itself then trusts the server's Content-Length
+  instead (the manager hands the downloader no size), so a rounded figure can never fail or
+  truncate a download.
 - ``memory_mb`` is an estimate, not a measurement: RAM or VRAM to run one 512×512 tile in fp32,
   i.e. the weights (about the file size) plus the largest feature maps alive at once, worked out
   from the architecture and rounded up to 100 MB. Convolutional U-Nets (SCUNet, DRUNet, LaMa) keep

@@ -105,7 +105,9 @@ class StoredModel:
                 folder=folder,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{folder / MODEL_JSON} is damaged ({exc}); remove the model and install it again.")
+            raise ModelError(
+                f"{folder / MODEL_JSON} is damaged ({exc}); remove the model and install it again."
+            ) from exc
 
 
 def now_iso() -> str:
@@ -145,7 +147,9 @@ class Store:
         except FileNotFoundError:
             raise ModelError(f"The model '{model_id}' is not installed.") from None
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{folder / MODEL_JSON} cannot be read ({exc}); remove the model and install it again.")
+            raise ModelError(
+                f"{folder / MODEL_JSON} cannot be read ({exc}); remove the model and install it again."
+            ) from exc
         return StoredModel.from_json(data, folder)
 
     def list(self) -> list[StoredModel]:

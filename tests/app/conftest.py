@@ -54,8 +54,6 @@ def _alive(thread: QThread) -> bool:
 @pytest.fixture
 def engines(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the tiny test engines for this test only."""
-    registry.entries()  # make sure the shipped models are registered first
-    monkeypatch.setattr(registry, "_EXTRA", list(registry._EXTRA))
     registry.register(fake_engines.slow_entry())
     registry.register(fake_engines.fill_entry())
     fake_engines.SlowInvert.loads = 0

@@ -165,8 +165,6 @@ def tiny_registered(monkeypatch: pytest.MonkeyPatch) -> GRTEngine:
     """A tiny GRT registered in the model registry, removed again after the test."""
     model = _tiny()
     engine = GRTEngine(model, _info(model))
-    registry.entries()  # register the shipped entry (if any) in the real list first
-    monkeypatch.setattr(registry, "_EXTRA", list(registry._EXTRA))
     registry.register(registry.ModelEntry(engine.info, lambda device: engine, priority=99))
     yield engine
     registry.clear_cache()

@@ -59,7 +59,7 @@ def test_unfinished_download_is_not_a_model_and_counts_as_partial(tmp_path: Path
 def test_install_refuses_missing_files_and_leaves_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path)
     incoming = store.incoming("tiny-sr")
-    with pytest.raises(ModelError, match="w.safetensors is missing"):
+    with pytest.raises(ModelError, match=r"w\.safetensors is missing"):
         store.install(_model(), incoming)
     assert not store.has("tiny-sr")
 

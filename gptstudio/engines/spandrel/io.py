@@ -28,8 +28,12 @@ PICKLE_SUFFIXES = (".pth", ".ckpt", ".bin", ".pt")
 SUFFIXES = SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weight file, unwrapped, on the CPU; :class:`ModelError` saying why not."""
+def read_state_dict(path: Path, *, allow_torchscript: bool = False) -> dict[str, torch.Tensor]:
+    """The tensors of a weight file, unwrapped, on the CPU; :class:`ModelError` saying why not.
+
+    ``allow_torchscript`` is the user's explicit consent to open a TorchScript program (LaMa is
+    published only that way): it is loaded once, its weights are taken, and the program dropped.
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"The model file {path} does not exist.")
@@ -38,7 +42,12 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise ModelError(
             f"{path.name} is not a weight file GPT Studio reads; use .safetensors, .pth, .ckpt or .bin."
         )
-    raw = _read_safetensors(path) if suffix in SAFETENSORS_SUFFIXES else _read_pickle(path)
+    if suffix in SAFETENSORS_SUFFIXES:
+        raw = _read_safetensors(path)
+    elif allow_torchscript and is_torchscript(path):
+        raw = _read_torchscript(path)
+    else:
+        raw = _read_pickle(path)
     return _tensors_only(raw, path)
 
 
@@ -66,11 +75,18 @@ def is_torchscript(path: Path) -> bool:
     return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
 
 
+def _read_torchscript(path: Path) -> dict[str, object]:
+    try:
+        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ModelError(f"{path.name} is a damaged TorchScript file and cannot be read.") from exc
+
+
 def _read_pickle(path: Path) -> object:
     if is_torchscript(path):
         raise ModelError(
             f"{path.name} is a TorchScript program, not a weights file; it was refused because "
-            f"loading it would run its code."
+            f"loading it would run its code (allow it only for a file you trust: --allow-torchscript)."
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
