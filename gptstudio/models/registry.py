@@ -9,11 +9,13 @@ the module-level functions use one default instance for the CLI, the tasks and t
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from gptstudio.core.errors import InvalidRequestError, ModelError
 from gptstudio.engines.base import TASKS, Engine, EngineInfo
@@ -63,16 +65,18 @@ def store_entry(model: StoredModel) -> ModelEntry | None:
     detected = spandrel.Detected.from_json(model.detected)
     text = dict(id=model.id, name=model.name, licence=model.licence, description=model.description)
     info = spandrel.engine_info(detected, **text)
+    # The catalog may narrow what detection allows (a σ15 denoiser is not offered for "restore").
+    narrowed = tuple(t for t in info.tasks if t in model.tasks)
+    if narrowed:
+        info = dataclasses.replace(info, tasks=narrowed)
     path = model.weights_path()
     return ModelEntry(info, functools.partial(_load_spandrel, path, text), STORE_PRIORITY)
 
 
-def _load_spandrel(path: object, text: dict[str, str], device: str) -> Engine:
-    from pathlib import Path
-
+def _load_spandrel(path: Path, text: dict[str, str], device: str) -> Engine:
     from gptstudio.engines import spandrel
 
-    return spandrel.load_engine(Path(str(path)), device=device, **text)
+    return spandrel.load_engine(path, device=device, **text)
 
 
 class _LRU:

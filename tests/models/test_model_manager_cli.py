@@ -223,3 +223,33 @@ def test_torchscript_is_refused_unless_the_user_allows_it_and_is_then_stored_as_
     assert code == 0, err
     model = Store().get("scripted")
     assert [f.name for f in model.files] == ["model.safetensors"] and model.detected["scale"] == 2
+
+
+def test_the_catalog_narrows_the_tasks_detection_allows(
+    weights: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A σ-specific denoiser from the catalog is offered for denoise only, not for every restore."""
+    data = weights["dn_pth"].read_bytes()
+    raw = {
+        "id": "test-dn",
+        "name": "Test denoiser",
+        "tasks": ["denoise"],
+        "engine": "spandrel",
+        "architecture": "SwinIR",
+        "scale": 1,
+        "description": "A tiny denoiser served by the test.",
+        "licence": "MIT",
+        "licence_url": "https://example.com/licence",
+        "restricted": False,
+        "source": "https://example.com/release",
+        "memory_mb": 10,
+        "files": [{"name": "dn.pth", "url": "https://example.com/dn.pth", "size": len(data), "sha256": None}],
+    }
+    catalog = parse_catalog({"version": 1, "models": [raw]})
+    with FileServer() as server:
+        server.add("/dn.pth", data)
+        monkeypatch.setenv("GPTSTUDIO_DOWNLOAD_BASE_URL", server.base_url)
+        monkeypatch.setattr(catalog_module, "load_catalog", lambda path=None: catalog)
+        assert run(capsys, "models", "pull", "test-dn")[0] == 0
+    assert "test-dn" in [i.id for i in registry.models_for("denoise")]
+    assert "test-dn" not in [i.id for i in registry.models_for("restore")]
