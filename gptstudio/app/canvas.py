@@ -7,6 +7,7 @@ button pans; the brush outline follows the cursor at the real brush size.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -111,6 +112,7 @@ class Canvas(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.before_item = ImageItem()
         self.image_item = ImageItem()
+        self._original = QImage()
         self.mask_item: MaskItem | None = None
         self.outline = BrushOutline()
         self.outline.setVisible(False)
@@ -155,6 +157,7 @@ class Canvas(QGraphicsView):
             self.scene().removeItem(self.mask_item)
         self.image_item.set_image(image)
         self.before_item.set_image(original)
+        self._original = original
         self._transparent = transparent
         self.mask_item = MaskItem(image.width(), image.height(), mask)
         self.mask_item.setZValue(10)
@@ -176,6 +179,34 @@ class Canvas(QGraphicsView):
     def set_image(self, image: QImage) -> None:
         """New pixels for the current document (a result, undo or redo), same size."""
         self.image_item.set_image(image)
+
+    def resize_image(self, image: QImage, mask: np.ndarray) -> None:
+        """New pixels of another size (an upscale, or undoing one) with the mask at that size.
+
+        The original shown by Compare is stretched to the new size, and the view keeps showing
+        the same part of the picture at the same size on screen (or stays fitted).
+        """
+        old_w = max(self.image_size()[0], 1)
+        w, h = image.width(), image.height()
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.image_item.set_image(image)
+        self.before_item.set_image(
+            self._original.scaled(
+                w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
+        if self.mask_item is not None:
+            self.mask_item.resize(mask)
+        self.scene().setSceneRect(QRectF(0, 0, w, h))
+        self.set_selection(QPainterPath())
+        self._update_compare()
+        if self._fitted:
+            self.fit()
+        else:
+            factor = old_w / w
+            self.set_zoom(self.zoom() * factor)
+            self.centerOn(centre / factor)
+            self._fitted = False
 
     def image_size(self) -> tuple[int, int]:
         img = self.image_item.image()

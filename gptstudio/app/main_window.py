@@ -710,6 +710,10 @@ class MainWindow(QMainWindow):
         task = TASK_LABELS.get(str(result.params.get("task")), "Result")
         before = ImageState(doc.image, self.canvas.image_item.image(), list(doc.history))
         after = ImageState(result.image, output.qimage, [*doc.history, dict(result.params)])
+        if result.image.size != doc.image.size and self.canvas.mask_item is not None:
+            # an upscale: the mask follows the image, and undo gives back the mask it had
+            before.mask = self.canvas.mask_item.alpha()
+            after.mask = _resized_mask(before.mask, *result.image.size)
         self.undo_stack.push(
             ImageResultCommand(self._apply_state, before, after, f"{task} ({result.params.get('model')})")
         )
@@ -722,7 +726,11 @@ class MainWindow(QMainWindow):
             return
         self.document.image = state.image
         self.document.history = list(state.history)
-        self.canvas.set_image(state.qimage)
+        if state.mask is not None and state.mask.shape != self.canvas.image_size()[::-1]:
+            self.canvas.resize_image(state.qimage, state.mask)
+            self.size_label.setText(f"{state.image.width}×{state.image.height}")
+        else:
+            self.canvas.set_image(state.qimage)
 
     def _job_failed(self, job_id: int, error: GptStudioError) -> None:
         self._job_docs.pop(job_id, None)
@@ -869,6 +877,13 @@ class MainWindow(QMainWindow):
                 min(self.width(), int(geo.width() * 0.92)), min(self.height(), int(geo.height() * 0.92))
             )
             self.move(geo.center() - QPoint(self.width() // 2, self.height() // 2))
+
+
+def _resized_mask(alpha: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The mask stretched to a result of another size, so what was masked stays masked."""
+    import cv2
+
+    return np.ascontiguousarray(cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR))
 
 
 def app_icon() -> QIcon:

@@ -119,6 +119,17 @@ class MaskItem(ImageItem):
         write_alpha(self._image, alpha)
         self.update()
 
+    def resize(self, alpha: np.ndarray) -> None:
+        """Replace the mask with one of another size (the image was upscaled, or that was undone).
+
+        The item stays the same object, so undo commands that hold it keep working: they run
+        only once the stack is back at the size they were made for.
+        """
+        h, w = alpha.shape
+        self.prepareGeometryChange()
+        self._image = mask_image(w, h, np.ascontiguousarray(alpha, dtype=np.uint8))
+        self.update()
+
     # --- painting -----------------------------------------------------------------------------
 
     def _painter(self, erase: bool) -> QPainter:

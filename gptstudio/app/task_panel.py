@@ -38,10 +38,19 @@ from gptstudio.engines.base import RESTORE_MODES, EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
-TASK_ORDER = ("inpaint", "restore", "denoise", "generate")
-TASK_LABELS = {"inpaint": "Inpaint", "restore": "Restore", "denoise": "Denoise", "generate": "Generate"}
+TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
+TASK_LABELS = {
+    "inpaint": "Inpaint",
+    "restore": "Restore",
+    "denoise": "Denoise",
+    "upscale": "Upscale",
+    "generate": "Generate",
+}
 MODE_LABELS = {"all": "Everything", "jpeg": "JPEG artefacts", "deblur": "Blur", "denoise": "Noise"}
 SEED_MAX = 2**31 - 1
+#: The upscale factors offered in one click; "Custom" shows a box for any other factor.
+SCALE_CHOICES = (2.0, 3.0, 4.0)
+MAX_SCALE = 16.0
 #: Settings a model may use, in display order; each maps to a row of the form.
 PARAMETERS = ("mode", "prompt", "negative_prompt", "seed", "steps", "strength", "guidance")
 
@@ -53,9 +62,10 @@ def request_types() -> dict[str, type]:
         "restore": requests.RestoreRequest,
         "inpaint": requests.InpaintRequest,
     }
-    generate = getattr(requests, "GenerateRequest", None)
-    if generate is not None:
-        found["generate"] = generate
+    for task, name in (("upscale", "UpscaleRequest"), ("generate", "GenerateRequest")):
+        cls = getattr(requests, name, None)
+        if cls is not None:
+            found[task] = cls
     return found
 
 
@@ -108,7 +118,7 @@ class TaskPanel(QWidget):
         self.model_combo.setMinimumContentsLength(12)
         self.get_more = QToolButton()
         self.get_more.setText("Get more…")
-        self.get_more.setToolTip("See the installed models and where more will come from")
+        self.get_more.setToolTip("Download, import or remove models for this task")
         self.get_more.clicked.connect(lambda: self.get_more_clicked.emit(self.current_task() or ""))
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.get_more)
@@ -163,6 +173,25 @@ class TaskPanel(QWidget):
         self.feather.setValue(4.0)
         self.feather.setSuffix(" px")
         self.feather.setToolTip("Soften the mask edge so the result blends in")
+        scale_row = QHBoxLayout()
+        self.scale_combo = QComboBox()
+        self.scale_combo.setObjectName("scaleCombo")
+        for factor in SCALE_CHOICES:
+            self.scale_combo.addItem(f"×{factor:g}", factor)
+        self.scale_combo.addItem("Custom", None)
+        self.scale_custom = QDoubleSpinBox()
+        self.scale_custom.setObjectName("scaleCustom")
+        self.scale_custom.setRange(1.1, MAX_SCALE)
+        self.scale_custom.setSingleStep(0.5)
+        self.scale_custom.setDecimals(2)
+        self.scale_custom.setValue(1.5)
+        self.scale_custom.setPrefix("×")
+        self.scale_custom.setVisible(False)
+        self.scale_combo.currentIndexChanged.connect(
+            lambda: self.scale_custom.setVisible(self.scale_combo.currentData() is None)
+        )
+        scale_row.addWidget(self.scale_combo, 1)
+        scale_row.addWidget(self.scale_custom, 1)
         self._rows: dict[str, QWidget | QHBoxLayout] = {
             "mode": self.mode_combo,
             "prompt": self.prompt,
@@ -172,6 +201,7 @@ class TaskPanel(QWidget):
             "strength": self.strength,
             "guidance": self.guidance,
             "feather": self.feather,
+            "scale": scale_row,
         }
         labels = {
             "mode": "Repair",
@@ -182,6 +212,7 @@ class TaskPanel(QWidget):
             "strength": "Strength",
             "guidance": "Guidance",
             "feather": "Feather",
+            "scale": "Scale",
         }
         for key, widget in self._rows.items():
             form.addRow(labels[key], widget)
@@ -225,8 +256,9 @@ class TaskPanel(QWidget):
     # --- tasks and models ---------------------------------------------------------------------
 
     def refresh_tasks(self) -> None:
-        """Re-read the registry (a model was installed or registered)."""
+        """Re-read the registry (a model was installed, imported or removed); keeps the choice."""
         current = self.current_task()
+        model = self.model_combo.currentData()
         self.task_combo.blockSignals(True)
         self.task_combo.clear()
         for task in available_tasks():
@@ -235,6 +267,8 @@ class TaskPanel(QWidget):
         index = self.task_combo.findData(current) if current else -1
         self.task_combo.setCurrentIndex(max(index, 0))
         self._task_changed()
+        if model:
+            self.set_model(model)
 
     def current_task(self) -> str | None:
         return self.task_combo.currentData()
@@ -279,11 +313,33 @@ class TaskPanel(QWidget):
         for key in PARAMETERS:
             self.form.setRowVisible(self._rows[key], key in uses)  # type: ignore[arg-type]
         self.form.setRowVisible(self.feather, self.current_task() == "inpaint")
+        upscale = self.current_task() == "upscale"
+        self.form.setRowVisible(self._rows["scale"], upscale)  # type: ignore[arg-type]
+        # showing the row shows every widget in it; the custom box only goes with "Custom"
+        self.scale_custom.setVisible(upscale and self.scale_combo.currentData() is None)
+        native = info.scale if info else 1
+        self.scale_combo.setToolTip(
+            f"This model enlarges ×{native}; other factors are reached with a final Lanczos resize."
+            if native > 1
+            else "How many times larger the result is"
+        )
         self.run_button.setEnabled(info is not None)
 
     def visible_parameters(self) -> set[str]:
         """Which setting rows a person sees now (for tests and the shortcuts help)."""
         return {key for key, row in self._rows.items() if self.form.isRowVisible(row)}  # type: ignore[arg-type]
+
+    def scale(self) -> float:
+        """The upscale factor chosen: one of the presets, or the custom box."""
+        factor = self.scale_combo.currentData()
+        return float(factor if factor is not None else self.scale_custom.value())
+
+    def set_scale(self, factor: float) -> None:
+        index = self.scale_combo.findData(float(factor))
+        if index < 0:
+            index = self.scale_combo.count() - 1
+            self.scale_custom.setValue(float(factor))
+        self.scale_combo.setCurrentIndex(index)
 
     # --- seed -------------------------------------------------------------------------------
 
@@ -302,6 +358,7 @@ class TaskPanel(QWidget):
             "strength": float(self.strength.value()),
             "guidance": float(self.guidance.value()),
             "feather": float(self.feather.value()),
+            "scale": self.scale(),
         }
 
     def build_request(self, image: ImageData, mask: np.ndarray | None) -> requests.Request:
@@ -319,7 +376,7 @@ class TaskPanel(QWidget):
         kwargs: dict[str, Any] = {"image": image, "model": info.id}
         values = self.values()
         for key, value in values.items():
-            if key in names and (key in info.uses or key == "feather"):
+            if key in names and (key in info.uses or key in ("feather", "scale")):
                 kwargs[key] = value
         if "mask" in names:
             kwargs["mask"] = mask
@@ -366,6 +423,8 @@ class TaskPanel(QWidget):
                 box.setValue(params[key])
         if "feather" in params:
             self.feather.setValue(float(params["feather"]))
+        if params.get("scale"):
+            self.set_scale(float(params["scale"]))
         self.params_banner.hide()
         return missing
 
@@ -376,7 +435,7 @@ class TaskPanel(QWidget):
         settings.setValue("panel/task", self.current_task() or "")
         settings.setValue("panel/model", self.model_combo.currentData() or "")
         values = self.values()
-        for key in ("mode", "prompt", "negative_prompt", "steps", "strength", "guidance", "feather"):
+        for key in ("mode", "prompt", "negative_prompt", "steps", "strength", "guidance", "feather", "scale"):
             settings.setValue(f"panel/{key}", values[key])
         settings.setValue("panel/seed", int(self.seed.value()))
         settings.setValue("panel/seed_locked", bool(self.seed_lock.isChecked()))
@@ -388,7 +447,13 @@ class TaskPanel(QWidget):
             value = settings.value(f"panel/{key}")
             if value:
                 params[key] = str(value)
-        for key, kind in (("steps", int), ("strength", float), ("guidance", float), ("feather", float)):
+        for key, kind in (
+            ("steps", int),
+            ("strength", float),
+            ("guidance", float),
+            ("feather", float),
+            ("scale", float),
+        ):
             value = settings.value(f"panel/{key}")
             if value is not None:
                 try:

@@ -58,10 +58,14 @@ class ImageState:
     image: ImageData
     qimage: QImage
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The mask (uint8, 255 = change) at this state's size, kept only when a result changes the
+    #: image size (an upscale): undo must give back the mask the smaller image had, while the
+    #: stroke commands below it in the stack keep working on the same mask item.
+    mask: np.ndarray | None = field(default=None, repr=False)
 
 
 class ImageResultCommand(QUndoCommand):
-    """A task result landing on the canvas."""
+    """A task result landing on the canvas (of the same size, or another one after an upscale)."""
 
     def __init__(
         self, apply: Callable[[ImageState], None], before: ImageState, after: ImageState, text: str
