@@ -43,6 +43,7 @@ from gptstudio.app.document import Document, Snapshot, read_snapshot
 from gptstudio.app.error_dialog import error_dialog
 from gptstudio.app.help_dialogs import shortcut_rows, show_about, show_shortcuts
 from gptstudio.app.loader import ImageLoader, LoadOutcome, load_document
+from gptstudio.app.model_downloads import ModelDownloads, ModelJob
 from gptstudio.app.models_dialog import ModelsDialog
 from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
 from gptstudio.app.tool_options import ToolOptionsBar
@@ -55,7 +56,6 @@ from gptstudio.core.masks import load_mask
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;All files (*)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-LATER = "Coming in a later version"
 UNDO_LIMIT = 100
 
 
@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         self._recovered_unsaved = False
         self._job_docs: dict[int, Document] = {}
         self._closed = False
+        self._downloads: ModelDownloads | None = None
+        self._models_dialog: ModelsDialog | None = None
         self.tools = ToolSettings()
         self.undo_stack = QUndoStack(self)
         self.canvas = Canvas(self.tools, self.undo_stack, self)
@@ -208,12 +210,11 @@ class MainWindow(QMainWindow):
         self.act_run = self._action("&Run Task", self.run_task, "Ctrl+Return", "Run the chosen task")
         self.act_cancel = self._action("&Cancel Jobs", self.cancel_jobs, "Ctrl+.", "Stop the running job")
         self.act_models = self._action(
-            "&Installed Models…", self.show_models, None, "Models per task, with licences"
+            "&Models…",
+            lambda: self.show_models(self.panel.current_task()),
+            None,
+            "Download, import and remove models for each task",
         )
-        self.act_batch = self._action("&Batch…", None, None, LATER)
-        self.act_train = self._action("&Train…", None, None, LATER)
-        self.act_batch.setEnabled(False)
-        self.act_train.setEnabled(False)
         self.act_about = self._action("&About GPT Studio", self.show_about)
         self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, SK.HelpContents)
         self.tool_group = QActionGroup(self)
@@ -286,9 +287,6 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addAction(self.act_run)
         tools.addAction(self.act_cancel)
-        tools.addSeparator()
-        tools.addAction(self.act_batch)
-        tools.addAction(self.act_train)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
@@ -807,10 +805,60 @@ class MainWindow(QMainWindow):
 
     # --- dialogs ------------------------------------------------------------------------------
 
-    def show_models(self, task: str | None = None) -> None:
-        dialog = ModelsDialog(self, task or None)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
+    @property
+    def downloads(self) -> ModelDownloads:
+        """Model downloads and imports; the thread starts the first time someone needs it, and
+        belongs to the window so closing the Models dialog does not stop a download."""
+        if self._downloads is None:
+            d = ModelDownloads(parent=self)
+            d.models_changed.connect(self.panel.refresh_tasks)
+            d.progress.connect(self._download_progress)
+            d.finished.connect(self._download_finished)
+            d.failed.connect(self._download_failed)
+            self._downloads = d
+        return self._downloads
+
+    def show_models(self, task: str | None = None) -> ModelsDialog:
+        """The Models dialog (one per window), filtered to ``task`` (None: every task)."""
+        if self._models_dialog is None:
+            self._models_dialog = ModelsDialog(self, task or None, downloads=self.downloads)
+        else:
+            self._models_dialog.set_task_filter(task or None)
+            self._models_dialog.reload()
+        self._models_dialog.show()
+        self._models_dialog.raise_()
+        self._models_dialog.activateWindow()
+        return self._models_dialog
+
+    def _models_dialog_open(self) -> bool:
+        return self._models_dialog is not None and self._models_dialog.isVisible()
+
+    def _download_progress(self, job: ModelJob) -> None:
+        if not self._models_dialog_open():
+            self.statusBar().showMessage(f"{job.label}: {job.message}", 3000)
+
+    def _download_finished(self, job: ModelJob, model: object) -> None:
+        tasks = ", ".join(TASK_LABELS.get(t, t) for t in getattr(model, "tasks", ()))
+        self.statusBar().showMessage(f"{getattr(model, 'name', job.label)} is ready for {tasks}.", 8000)
+
+    def _download_failed(self, job: ModelJob, error: GptStudioError) -> None:
+        if not self._models_dialog_open():  # the dialog shows its own
+            error_dialog(self, error)
+
+    def _confirm_stop_downloads(self) -> bool:
+        """Closing while models download: they stop, and the next Download resumes them."""
+        if self._downloads is None or not self._downloads.busy():
+            return True
+        box = QMessageBox(self)
+        box.setObjectName("stopDownloads")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Downloads in progress")
+        box.setText("Models are still downloading. Quit anyway?")
+        box.setInformativeText("What was downloaded is kept: Download resumes it next time.")
+        SB = QMessageBox.StandardButton
+        box.setStandardButtons(SB.Yes | SB.No)
+        box.setDefaultButton(SB.No)
+        return box.exec() == SB.Yes
 
     def show_about(self) -> None:
         show_about(self, self.windowIcon())
@@ -851,7 +899,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closed and not self.confirm_discard():
+        if not self._closed and not (self.confirm_discard() and self._confirm_stop_downloads()):
             event.ignore()
             return
         self._save_window_state()
@@ -866,6 +914,8 @@ class MainWindow(QMainWindow):
         self.loader.wait()
         if not self.controller.shutdown():
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
+        if self._downloads is not None and not self._downloads.shutdown():
+            print("GPT Studio: a download did not stop in time; its thread is abandoned.", file=sys.stderr)
         self.autosaver.discard()
 
     def centre_on_screen(self) -> None:

@@ -1,12 +1,12 @@
 """Menus that exist today behave for real: the models dialog lists installed models with licences,
-later features are visibly disabled with a reason, and the shortcuts help lists real shortcuts."""
+features that do not exist yet have no menu entry, and the shortcuts help lists real shortcuts."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QTreeWidget
+from PySide6.QtWidgets import QApplication
 
 from gptstudio.app.models_dialog import ModelsDialog
 
@@ -17,29 +17,28 @@ def menu_titles(window) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_menus_are_the_ones_people_expect(window) -> None:  # type: ignore[no-untyped-def]
     assert menu_titles(window) == ["File", "Edit", "View", "Models", "Tools", "Help"]
-    assert not window.act_batch.isEnabled() and not window.act_train.isEnabled()
-    assert "later version" in window.act_batch.toolTip()
+    entries = [a.text().replace("&", "") for m in window.menuBar().actions() for a in m.menu().actions()]
+    assert "Models…" in entries
+    assert not [t for t in entries if t.startswith(("Batch", "Train"))], "no entry for what cannot run yet"
+    assert not [a for a in window.actions() if "later version" in a.toolTip()]
     assert not window.act_save.isEnabled(), "nothing to save before an image is open"
 
 
 def test_models_dialog_lists_installed_models_with_licences(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.panel.set_task("inpaint")
     qtbot.mouseClick(window.panel.get_more, Qt.MouseButton.LeftButton)
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ModelsDialog) and w.isVisible())
-    tree = dialog.findChild(QTreeWidget)
-    rows = {}
-    for i in range(tree.topLevelItemCount()):
-        top = tree.topLevelItem(i)
-        for j in range(top.childCount()):
-            child = top.child(j)
-            rows[child.text(1)] = (top.text(0), child.text(2))
-    assert rows["classical-telea"][0].startswith("Inpaint")
-    assert rows["classical-nlm"][1].startswith("Apache-2.0")
-    generate = next(
-        tree.topLevelItem(i)
-        for i in range(tree.topLevelItemCount())
-        if "Generate" in tree.topLevelItem(i).text(0)
-    )
-    assert "No model installed" in generate.child(0).text(0)
+    assert "classical-telea" in dialog.visible_ids(), "opened on the panel's task"
+    assert "classical-nlm" not in dialog.visible_ids()
+    dialog.set_task_filter(None)
+    items = dialog._items
+    assert items["classical-telea"].text(1) == "Inpaint"
+    assert items["classical-nlm"].text(3).startswith("Apache-2.0")
+    assert items["classical-nlm"].text(5) == "Built in"
+    assert "test-green-fill" in items, "engines registered at run time are listed too"
+    dialog.set_task_filter("generate")
+    dialog.show_filter.setCurrentIndex(dialog.show_filter.findData("installed"))
+    assert dialog.visible_ids() == [], "no generative model is installed"
     dialog.close()
 
 
