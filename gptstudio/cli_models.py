@@ -115,7 +115,7 @@ def _list_catalog(tasks: list[str]) -> int:
             elif store.partial_bytes(e.id):
                 state = f"partly downloaded ({human_size(store.partial_bytes(e.id))})"
             else:
-                state = human_size(e.download_size)
+                state = ("~" if not e.size_exact else "") + human_size(e.download_size)
             flag = "  [restricted licence]" if e.restricted else ""
             print(f"  {e.id:<32} {state:<12} {e.licence:<16} {e.name}{flag}")
     return EXIT_OK

@@ -146,7 +146,9 @@ def build_rows(catalog: Any, store: Store, builtins: list[Any]) -> list[ModelRow
 
 def size_text(row: ModelRow) -> str:
     if row.size:
-        return human_size(row.size)
+        # A catalog size that is only a rounded published figure is shown as such until installed.
+        approximate = row.state != INSTALLED and not getattr(row.entry, "size_exact", True)
+        return ("about " if approximate else "") + human_size(row.size)
     return "included" if row.state == BUILTIN else "—"
 
 
