@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from download_server import FileServer
 from PIL import Image
-from spandrel_tiny import save_as_authors_do, tiny_compact, tiny_swinir
+from spandrel_tiny import TINY, build_all, save_as_authors_do, tiny_compact, tiny_swinir
 
 from gptstudio import cli
 from gptstudio.models import catalog as catalog_module
@@ -253,3 +253,36 @@ def test_the_catalog_narrows_the_tasks_detection_allows(
         assert run(capsys, "models", "pull", "test-dn")[0] == 0
     assert "test-dn" in [i.id for i in registry.models_for("denoise")]
     assert "test-dn" not in [i.id for i in registry.models_for("restore")]
+
+
+@pytest.fixture(scope="module")
+def every_tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    return build_all(tmp_path_factory.mktemp("every"))
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_every_architecture_imported_from_the_authors_file_runs_its_tasks_from_the_cli(
+    every_tiny: dict[str, tuple[Path, Path]], name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SwinIR, Swin2SR, DRUNet and Real-ESRGAN Compact: import the .pth, then denoise/restore/upscale."""
+    _build, _arch, scale, task_names = TINY[name]
+    pth, st = every_tiny[name]
+    code, _, err = run(capsys, "models", "import", str(pth), "--id", f"{name}-pth")
+    assert code == 0, err
+    assert run(capsys, "models", "import", str(st), "--id", f"{name}-st")[0] == 0
+    src = _photo(tmp_path / "in.png", (40, 32))
+    for suffix in ("pth", "st"):
+        for task in task_names:
+            out_path = tmp_path / f"{task}-{suffix}.png"
+            extra = ["--scale", str(scale)] if task == "upscale" else []
+            code, _, err = run(
+                capsys, task, str(src), "-o", str(out_path), "--model", f"{name}-{suffix}", *extra
+            )
+            assert code == 0, err
+            with Image.open(out_path) as im:
+                assert im.size == (40 * scale, 32 * scale)
+                changed = np.asarray(im.convert("RGB").resize((40, 32)), dtype=np.int16)
+            assert np.abs(changed - np.asarray(Image.open(src), dtype=np.int16)).max() > 0
+    # The same weights, read from either file, give the same picture.
+    first = [tmp_path / f"{task_names[0]}-{s}.png" for s in ("pth", "st")]
+    assert np.array_equal(np.asarray(Image.open(first[0])), np.asarray(Image.open(first[1])))
