@@ -1,0 +1,294 @@
+"""OpenRaster (.ora) documents: the editor's own file format, readable by Krita, GIMP and MyPaint.
+
+Why OpenRaster: a flat PNG cannot hold what a document is (the original for Compare, the mask,
+the history), and a private format would lock the user in. An .ora is a zip that other painting
+programs open as layers, so the same file is both our document and an interchange file.
+
+Layout we write (OpenRaster 0.0.6):
+
+- ``mimetype`` first, stored uncompressed, holding ``image/openraster`` (how a reader sniffs it);
+- ``stack.xml``: three layers, top first — ``Mask`` (hidden, a red tint whose alpha is the mask),
+  ``Image`` (the current pixels, visible), ``Original`` (hidden, the pixels as opened);
+- ``data/*.png``: the layers, in the image's own bit depth (a 16-bit photo stays 16-bit);
+- ``Thumbnails/thumbnail.png`` (at most 256 px) and ``mergedimage.png`` (what is visible: the image);
+- ``gptstudio/document.json``: our history and parameters, and which layer is which. Other
+  programs ignore it (and drop it when they re-save: the file then opens as a plain image).
+
+Qt-free, so autosave can write it from a plain thread and the CLI or tests can read it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from gptstudio.core.atomic import atomic_write
+from gptstudio.core.errors import ImageReadError, ImageWriteError
+from gptstudio.core.imageio import ImageData, encode_image, load_image, to_uint8
+
+MIMETYPE = b"image/openraster"
+JSON_ENTRY = "gptstudio/document.json"
+FORMAT_NAME = "gptstudio-document"
+FORMAT_VERSION = 1
+THUMBNAIL_MAX = 256
+#: The mask layer's colour (premultiplied away by its alpha) so Krita/GIMP show it like our overlay.
+MASK_RGB = (255, 48, 64)
+#: Bounds on the small text entries, so a hostile file cannot make us inflate gigabytes of XML.
+MAX_TEXT_ENTRY = 64 * 1024 * 1024
+
+IMAGE_SRC = "data/image.png"
+ORIGINAL_SRC = "data/original.png"
+MASK_SRC = "data/mask.png"
+
+
+@dataclass
+class OraDocument:
+    """What an .ora holds for us: the current image, the original, the mask and our metadata."""
+
+    image: ImageData
+    original: ImageData
+    #: uint8 H×W, 255 = change; None when the file has no (non-empty) mask layer.
+    mask: np.ndarray | None = None
+    #: Our JSON entry (history, params, paths...); empty for an OpenRaster file from another program.
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_mask_png(mask: np.ndarray) -> bytes:
+    """The mask as an RGBA PNG: a constant tint whose alpha is the mask (white = change)."""
+    a = np.ascontiguousarray(mask, dtype=np.uint8)
+    rgba = np.empty((*a.shape, 4), np.uint8)
+    rgba[:, :, :3] = MASK_RGB
+    rgba[:, :, 3] = a
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _thumbnail_png(image: ImageData) -> bytes:
+    h, w = image.height, image.width
+    step = max(1, int(np.ceil(max(h, w) / (THUMBNAIL_MAX * 2))))  # sample first: cheap on 24 MP
+    rgb = to_uint8(image.rgb[::step, ::step])
+    if image.alpha is not None:
+        pil = Image.fromarray(np.dstack([rgb, to_uint8(image.alpha[::step, ::step])]), "RGBA")
+    else:
+        pil = Image.fromarray(rgb, "RGB")
+    pil.thumbnail((THUMBNAIL_MAX, THUMBNAIL_MAX), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _stack_xml(width: int, height: int, layers: list[tuple[str, str, bool]]) -> bytes:
+    root = ET.Element("image", {"version": "0.0.6", "w": str(width), "h": str(height)})
+    stack = ET.SubElement(root, "stack")
+    for name, src, visible in layers:  # first child is the top of the stack
+        ET.SubElement(
+            stack,
+            "layer",
+            {
+                "name": name,
+                "src": src,
+                "x": "0",
+                "y": "0",
+                "opacity": "1.0",
+                "visibility": "visible" if visible else "hidden",
+                "composite-op": "svg:src-over",
+            },
+        )
+    return b"<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="utf-8")
+
+
+def encode_ora(
+    image: ImageData,
+    original: ImageData | None = None,
+    mask: np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+    *,
+    cache: dict[int, tuple[ImageData, bytes]] | None = None,
+) -> list[tuple[str, bytes, int]]:
+    """Every zip entry as (name, bytes, compression); :func:`write_ora` puts them on disk.
+
+    ``cache`` (id -> (image, png)) lets autosave skip re-encoding an original it already wrote:
+    the original never changes in a session, and a 24-MP PNG costs seconds.
+    """
+    if mask is not None and mask.shape != (image.height, image.width):
+        h, w = mask.shape[:2]
+        raise ImageWriteError(f"The mask is {w}×{h}, the image {image.width}×{image.height}.")
+    image_png = encode_image(image, "PNG")
+    original = original if original is not None else image
+    if original is image:
+        original_png = image_png
+    elif cache is not None and id(original) in cache and cache[id(original)][0] is original:
+        original_png = cache[id(original)][1]
+    else:
+        original_png = encode_image(original, "PNG")
+        if cache is not None:
+            cache.clear()
+            cache[id(original)] = (original, original_png)
+    layers = [("Image", IMAGE_SRC, True), ("Original", ORIGINAL_SRC, False)]
+    entries: list[tuple[str, bytes, int]] = []
+    if mask is not None and mask.any():
+        layers.insert(0, ("Mask", MASK_SRC, False))
+        entries.append((MASK_SRC, encode_mask_png(mask), zipfile.ZIP_STORED))
+    doc = {
+        **(meta or {}),
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "layers": {
+            "image": IMAGE_SRC,
+            "original": ORIGINAL_SRC,
+            "mask": MASK_SRC if len(layers) == 3 else None,
+        },
+        "bit_depth": image.bit_depth,
+        "original_size": list(original.size),
+    }
+    head = [
+        ("mimetype", MIMETYPE, zipfile.ZIP_STORED),
+        ("stack.xml", _stack_xml(image.width, image.height, layers), zipfile.ZIP_DEFLATED),
+        (IMAGE_SRC, image_png, zipfile.ZIP_STORED),  # PNG is compressed already
+        (ORIGINAL_SRC, original_png, zipfile.ZIP_STORED),
+    ]
+    tail = [
+        ("Thumbnails/thumbnail.png", _thumbnail_png(image), zipfile.ZIP_STORED),
+        ("mergedimage.png", image_png, zipfile.ZIP_STORED),  # the mask is hidden: merged = image
+        (JSON_ENTRY, json.dumps(doc, indent=1).encode("utf-8"), zipfile.ZIP_DEFLATED),
+    ]
+    return head + entries + tail
+
+
+def write_ora(
+    path: str | os.PathLike[str],
+    image: ImageData,
+    original: ImageData | None = None,
+    mask: np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+    *,
+    cache: dict[int, tuple[ImageData, bytes]] | None = None,
+) -> Path:
+    """Write an .ora atomically: the old file stays intact until the new one is complete."""
+    entries = encode_ora(image, original, mask, meta, cache=cache)
+
+    def write(handle: Any) -> None:
+        with zipfile.ZipFile(handle, "w") as zf:
+            for name, data, compression in entries:
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = compression
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, data)
+
+    atomic_write(path, write)
+    return Path(path)
+
+
+def is_ora(path: str | os.PathLike[str]) -> bool:
+    """True when the file starts like an OpenRaster zip (its first entry names the mimetype)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(30 + 8 + len(MIMETYPE))
+    except OSError:
+        return False
+    return head[:4] == b"PK\x03\x04" and head[30:38] == b"mimetype" and head[38:] == MIMETYPE
+
+
+def read_ora(path: str | os.PathLike[str], *, max_megapixels: float | None = None) -> OraDocument:
+    """Read an .ora; ours restores everything, another program's opens as its merged image.
+
+    Anything wrong (not a zip, no mimetype, broken stack.xml, missing or undecodable layer) is an
+    :class:`ImageReadError` naming the file and the reason, never a zipfile or XML traceback.
+    """
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as zf:
+            return _read(zf, p.name, max_megapixels)
+    except ImageReadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{p} does not exist.") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, ValueError) as exc:
+        raise ImageReadError(f"{p.name} is not a readable OpenRaster file ({exc}).") from exc
+
+
+def _text(zf: zipfile.ZipFile, name: str, label: str) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > MAX_TEXT_ENTRY:
+        raise ImageReadError(f"{label}: {name} is implausibly large ({info.file_size} bytes).")
+    return zf.read(info)
+
+
+def _read(zf: zipfile.ZipFile, label: str, max_megapixels: float | None) -> OraDocument:
+    names = set(zf.namelist())
+    if "mimetype" not in names or zf.read("mimetype").strip() != MIMETYPE:
+        raise ImageReadError(f"{label} is not an OpenRaster file (its mimetype entry is missing or wrong).")
+    if "stack.xml" not in names:
+        raise ImageReadError(f"{label} is damaged: it has no stack.xml.")
+    try:
+        root = ET.fromstring(_text(zf, "stack.xml", label))
+    except ET.ParseError as exc:
+        raise ImageReadError(f"{label} is damaged: its stack.xml does not parse ({exc}).") from exc
+    if root.tag != "image" or root.find("stack") is None:
+        raise ImageReadError(f"{label} is damaged: its stack.xml has no image stack.")
+    meta: dict[str, Any] = {}
+    if JSON_ENTRY in names:
+        try:
+            meta = json.loads(_text(zf, JSON_ENTRY, label))
+        except ValueError as exc:
+            raise ImageReadError(f"{label} is damaged: {JSON_ENTRY} is not valid JSON ({exc}).") from exc
+    with tempfile.TemporaryDirectory(prefix="gptstudio-ora-") as tmp:
+
+        def layer(src: str) -> ImageData:
+            if src not in names or src.startswith("/") or ".." in Path(src).parts:
+                raise ImageReadError(f"{label} is damaged: the layer {src} is missing.")
+            target = Path(tmp) / f"layer-{len(os.listdir(tmp))}.png"
+            with zf.open(src) as source, open(target, "wb") as out:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+            try:
+                return load_image(target, max_megapixels=max_megapixels)
+            except ImageReadError as exc:
+                raise ImageReadError(f"{label}: the layer {src} cannot be read ({exc}).") from exc
+
+        if meta.get("format") == FORMAT_NAME and isinstance(meta.get("layers"), dict):
+            return _ours(meta, layer, label)
+        return OraDocument(*(2 * [_foreign(root, names, layer, label)]))
+
+
+def _ours(meta: dict[str, Any], layer: Any, label: str) -> OraDocument:
+    srcs = meta["layers"]
+    image: ImageData = layer(srcs.get("image") or IMAGE_SRC)
+    original = layer(srcs["original"]) if srcs.get("original") else image
+    mask = None
+    if srcs.get("mask"):
+        m = layer(srcs["mask"])
+        plane = m.alpha if m.alpha is not None else m.rgb.mean(axis=2)
+        mask = to_uint8(plane)
+        if mask.shape != (image.height, image.width):
+            raise ImageReadError(f"{label} is damaged: the mask layer's size differs from the image.")
+    params = meta.get("params")
+    if isinstance(params, dict):  # Reuse parameters reads them off the original
+        from dataclasses import replace
+
+        original = replace(original, params=dict(params))
+    return OraDocument(image=image, original=original, mask=mask, meta=meta)
+
+
+def _foreign(root: ET.Element, names: set[str], layer: Any, label: str) -> ImageData:
+    """Another program's file: its merged image (the spec requires one since 0.0.5)."""
+    if "mergedimage.png" in names:
+        return layer("mergedimage.png")
+    sources = [el.get("src", "") for el in root.iter("layer") if el.get("visibility", "visible") != "hidden"]
+    if len(sources) == 1 and sources[0]:
+        return layer(sources[0])
+    raise ImageReadError(
+        f"{label} has no merged image (mergedimage.png), and GPT Studio cannot flatten its layers; "
+        "re-save it in Krita, GIMP or MyPaint."
+    )
