@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 
-from gptstudio.app.document import DOCUMENT_JSON, Snapshot, has_snapshot, write_snapshot
+from gptstudio.app.document import SNAPSHOT_FILE, Snapshot, has_snapshot, write_snapshot
 from gptstudio.core.paths import autosave_dir
 
 INTERVAL_MS = 60_000
@@ -66,7 +66,7 @@ class Autosaver(QObject):
         generation = self._generation
         snap = self._snapshot()
         if snap is None:  # nothing unsaved: a crash now would lose nothing
-            (self.folder / DOCUMENT_JSON).unlink(missing_ok=True)
+            (self.folder / SNAPSHOT_FILE).unlink(missing_ok=True)
             self._saved_generation = generation
             return False
         self._saved_generation = generation
@@ -111,7 +111,7 @@ def orphaned_sessions(root: Path | None = None) -> list[tuple[Path, QLockFile]]:
         if not lock.tryLock(0):
             continue  # a live editor owns it
         if has_snapshot(folder):
-            found.append(((folder / DOCUMENT_JSON).stat().st_mtime, folder, lock))
+            found.append(((folder / SNAPSHOT_FILE).stat().st_mtime, folder, lock))
         else:
             lock.unlock()
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,29 +1,29 @@
-"""The working document (image, mask, results history) and its autosave format. Qt-free.
+"""The working document (image, original, mask, results history), its file format and autosave. Qt-free.
 
-Keeping this free of Qt means the autosave files can be written from a plain background thread and
-read back by tests or a future command without a GUI. An autosave folder holds ``image.png``, an
-optional ``mask.png`` and ``document.json``; the JSON is written last, so a folder without it is an
-interrupted write and is ignored rather than half-recovered.
+Keeping this free of Qt means documents can be saved and autosaved from a plain background thread
+and read back by tests or a command without a GUI. Save and autosave write the same OpenRaster
+file (:mod:`gptstudio.core.ora`): the current image, the original (so Compare still works after a
+reopen or a crash), the mask as a hidden layer, the history and the parameters. An autosave folder
+holds one ``document.ora``, replaced atomically, so a crash mid-write leaves the previous one.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.errors import ImageReadError
-from gptstudio.core.imageio import ImageData, load_image, save_image
+from gptstudio.core.imageio import ImageData, load_image
+from gptstudio.core.ora import is_ora, read_ora, write_ora
 
-DOCUMENT_JSON = "document.json"
-IMAGE_FILE = "image.png"
-MASK_FILE = "mask.png"
+#: The autosave file inside a session folder.
+SNAPSHOT_FILE = "document.ora"
+ORA_SUFFIX = ".ora"
 
 
 @dataclass
@@ -41,9 +41,8 @@ class Document:
 
     @classmethod
     def open(cls, path: str | Path) -> Document:
-        """Read an image file; raises ImageReadError with a message for the user."""
-        image = load_image(path)
-        return cls(image=image, original=image, source_path=Path(path))
+        """Read an image file or an .ora (without its mask); raises ImageReadError for the user."""
+        return open_document(path).document
 
     @property
     def file_params(self) -> dict[str, Any]:
@@ -66,6 +65,67 @@ class Document:
 
 
 @dataclass
+class DocumentState:
+    """A document as a file brings it back: the document and the mask painted on it."""
+
+    document: Document
+    #: uint8 H×W (255 = change), or None for no mask.
+    mask: np.ndarray | None = None
+
+
+def open_document(path: str | Path) -> DocumentState:
+    """Open any image; an .ora (by content, whatever its name) brings its original, mask and history."""
+    if is_ora(path) or Path(path).suffix.lower() == ORA_SUFFIX:
+        return load_ora(path)
+    image = load_image(path)
+    return DocumentState(Document(image=image, original=image, source_path=Path(path)))
+
+
+def document_meta(doc: Document) -> dict[str, Any]:
+    """What goes into the .ora's JSON entry: enough to repeat every step and to reuse parameters."""
+    return {
+        "history": [dict(h) for h in doc.history],
+        "params": doc.save_params(),
+        "source_path": str(doc.source_path) if doc.source_path else None,
+    }
+
+
+#: The original's PNG, encoded once per session: it never changes, and a 24-MP PNG costs seconds
+#: at every Save and every autosave otherwise. One entry, guarded because autosave runs on a thread.
+_original_cache: dict[int, tuple[ImageData, bytes]] = {}
+_cache_lock = threading.Lock()
+
+
+def save_ora(doc: Document, path: str | Path, mask: np.ndarray | None, **extra: Any) -> None:
+    """Write the whole document to an .ora atomically (ImageWriteError says why it failed).
+
+    Safe to call from any thread: it reads only ``doc``'s immutable images and the given mask.
+    """
+    meta = {**document_meta(doc), **extra}
+    with _cache_lock:
+        write_ora(path, doc.image, doc.original, mask, meta, cache=_original_cache)
+
+
+def load_ora(path: str | Path) -> DocumentState:
+    """Read an .ora: ours restores image, original, mask and history; another program's opens flat.
+
+    Our own file becomes the Save target again (Save writes back to it); another program's file is
+    not, since Save would replace its layers with ours.
+    """
+    ora = read_ora(path)
+    ours = bool(ora.meta)
+    source = ora.meta.get("source_path") if ours else None
+    doc = Document(
+        image=ora.image,
+        original=ora.original,
+        source_path=Path(source) if source else Path(path),
+        save_path=Path(path) if ours else None,
+        history=[dict(h) for h in ora.meta.get("history", []) if isinstance(h, dict)],
+    )
+    return DocumentState(doc, ora.mask)
+
+
+@dataclass
 class Snapshot:
     """Everything needed to bring a document back after a crash."""
 
@@ -75,6 +135,10 @@ class Snapshot:
     source_path: str | None
     save_path: str | None
     saved_at: float = field(default_factory=time.time)
+    #: The pixels as first opened, so Compare after a recovery still compares with them.
+    original: ImageData | None = None
+    #: The parameters the opened file carried (Reuse parameters offers them after a recovery).
+    file_params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Document, mask: np.ndarray | None) -> Snapshot:
@@ -84,13 +148,19 @@ class Snapshot:
             history=[dict(h) for h in doc.history],
             source_path=str(doc.source_path) if doc.source_path else None,
             save_path=str(doc.save_path) if doc.save_path else None,
+            original=doc.original,
+            file_params=doc.file_params,
         )
 
     def to_document(self) -> Document:
-        image = self.image
+        original = self.original if self.original is not None else self.image
+        if self.file_params:
+            from dataclasses import replace
+
+            original = replace(original, params=dict(self.file_params))
         return Document(
-            image=image,
-            original=image,
+            image=self.image,
+            original=original,
             source_path=Path(self.source_path) if self.source_path else None,
             save_path=Path(self.save_path) if self.save_path else None,
             history=list(self.history),
@@ -98,50 +168,36 @@ class Snapshot:
 
 
 def write_snapshot(folder: Path, snap: Snapshot) -> None:
-    """Write a snapshot into ``folder`` atomically, file by file, the JSON last."""
+    """Write a snapshot as ``folder/document.ora``, atomically (the old one stays until it is done)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / DOCUMENT_JSON).unlink(missing_ok=True)
-    save_image(snap.image, folder / IMAGE_FILE, overwrite=True)
-    if snap.mask is not None and snap.mask.any():
-        ok, png = cv2.imencode(".png", np.ascontiguousarray(snap.mask, dtype=np.uint8))
-        if not ok:
-            raise ImageReadError("The mask could not be encoded for autosave.")
-        atomic_write_bytes(folder / MASK_FILE, png.tobytes())
-    else:
-        (folder / MASK_FILE).unlink(missing_ok=True)
     meta = {
-        "version": 1,
         "history": snap.history,
+        "params": dict(snap.file_params),
         "source_path": snap.source_path,
         "save_path": snap.save_path,
         "saved_at": snap.saved_at,
-        "size": list(snap.image.size),
     }
-    atomic_write_bytes(folder / DOCUMENT_JSON, json.dumps(meta, indent=1).encode())
+    with _cache_lock:
+        write_ora(folder / SNAPSHOT_FILE, snap.image, snap.original, snap.mask, meta, cache=_original_cache)
 
 
 def has_snapshot(folder: Path) -> bool:
-    return (folder / DOCUMENT_JSON).is_file() and (folder / IMAGE_FILE).is_file()
+    return (folder / SNAPSHOT_FILE).is_file()
 
 
 def read_snapshot(folder: Path) -> Snapshot:
     """Read back what :func:`write_snapshot` wrote (ImageReadError if it is damaged)."""
-    try:
-        meta = json.loads((folder / DOCUMENT_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ImageReadError(f"The autosaved document in {folder} is damaged: {exc}") from exc
-    image = load_image(folder / IMAGE_FILE)
-    mask = None
-    if (folder / MASK_FILE).is_file():
-        raw = cv2.imdecode(np.fromfile(str(folder / MASK_FILE), dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-        if raw is None or raw.shape != (image.height, image.width):
-            raise ImageReadError(f"The autosaved mask in {folder} is damaged.")
-        mask = raw
+    ora = read_ora(folder / SNAPSHOT_FILE)
+    if not ora.meta:
+        raise ImageReadError(f"The autosaved document in {folder} is damaged: it has no document data.")
+    meta = ora.meta
     return Snapshot(
-        image=image,
-        mask=mask,
-        history=list(meta.get("history", [])),
+        image=ora.image,
+        mask=ora.mask,
+        history=[dict(h) for h in meta.get("history", []) if isinstance(h, dict)],
         source_path=meta.get("source_path"),
         save_path=meta.get("save_path"),
         saved_at=float(meta.get("saved_at", 0.0)),
+        original=ora.original,
+        file_params=dict(ora.original.params),
     )

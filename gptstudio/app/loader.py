@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from gptstudio.app.convert import rgb_to_qimage
-from gptstudio.app.document import Document
+from gptstudio.app.document import Document, open_document
 from gptstudio.app.mask_layer import mask_image
 from gptstudio.core.errors import GptStudioError
 from gptstudio.core.masks import load_mask
@@ -38,7 +38,8 @@ def load_document(path: str | Path, mask: str | Path | None = None) -> LoadOutco
     """Decode an image (and its mask) into everything the canvas needs."""
     outcome = LoadOutcome(Path(path))
     try:
-        outcome.document = Document.open(path)
+        state = open_document(path)  # an .ora brings its original, mask and history too
+        outcome.document = state.document
         outcome.qimage = rgb_to_qimage(outcome.document.image.rgb, outcome.document.image.alpha)
     except GptStudioError as exc:
         outcome.error = exc
@@ -46,7 +47,7 @@ def load_document(path: str | Path, mask: str | Path | None = None) -> LoadOutco
     except MemoryError:
         outcome.error = GptStudioError(f"There is not enough memory to open {Path(path).name}.")
         return outcome
-    alpha = None
+    alpha = state.mask
     if mask is not None:
         try:
             values = load_mask(mask, outcome.document.image.size)

@@ -87,7 +87,7 @@ def test_save_never_overwrites_the_opened_original(qtbot, window, tmp_path, monk
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(choose))
     window.act_save.trigger()
-    assert asked and asked[0].endswith("holiday-edited.png"), "Save asks where, suggesting a new name"
+    assert asked and asked[0].endswith("holiday-edited.ora"), "Save asks where, suggesting a new name"
     assert jpeg.read_bytes() == before, "the original JPEG is untouched"
     assert (tmp_path / "holiday-edited.png").exists()
     # the next Save writes to the file the user chose, without asking again
@@ -238,18 +238,18 @@ def test_autosave_timer_writes_the_working_document(qtbot, engines, image_path) 
         win.open_path(image_path)
         folder = win.autosaver.folder
         qtbot.wait(200)
-        assert not (folder / "document.json").exists(), "nothing unsaved, nothing to autosave"
+        assert not (folder / "document.ora").exists(), "nothing unsaved, nothing to autosave"
         win.tools.set_hardness(1.0)
         drag(win, [(30, 30), (80, 30)])
         qtbot.waitUntil(
-            lambda: (folder / "document.json").exists() and not win.autosaver.busy(), timeout=10000
+            lambda: (folder / "document.ora").exists() and not win.autosaver.busy(), timeout=10000
         )
         snap = read_snapshot(folder)
         assert snap.mask is not None and snap.mask[30, 50] == 255
         assert snap.source_path == str(image_path)
         win.undo_stack.setClean()  # as after a save: the autosave is dropped
         win.autosaver.mark_changed()
-        qtbot.waitUntil(lambda: not (folder / "document.json").exists(), timeout=5000)
+        qtbot.waitUntil(lambda: not (folder / "document.ora").exists(), timeout=5000)
     finally:
         win.shutdown()
         win.deleteLater()
