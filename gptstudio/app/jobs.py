@@ -1,0 +1,165 @@
+"""Jobs: sending the panel's task to the worker, cancelling, and landing results as undoable edits.
+
+Every job is tagged with the session's document generation when it is queued; a result whose
+generation is no longer current belongs to a document that was closed or replaced, and is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QImage, QUndoStack
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from gptstudio.app.canvas import Canvas
+from gptstudio.app.error_dialog import error_dialog
+from gptstudio.app.session import DocumentSession
+from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
+from gptstudio.app.undo_commands import ImageResultCommand, ImageState
+from gptstudio.app.worker import JobOutput, WorkerController
+from gptstudio.core.errors import GptStudioError, MaskError
+
+
+@dataclass
+class QueuedJob:
+    """What the GUI remembers about a job it sent: the document generation it belongs to."""
+
+    generation: int
+
+
+class JobsController(QObject):
+    """Run, cancel and land jobs for ``session``'s document on ``canvas`` through ``undo_stack``."""
+
+    def __init__(
+        self,
+        parent_widget: QWidget,
+        session: DocumentSession,
+        canvas: Canvas,
+        undo_stack: QUndoStack,
+        panel: TaskPanel,
+        notify: Callable[..., None],
+    ) -> None:
+        super().__init__(parent_widget)
+        self.widget, self.session, self.canvas = parent_widget, session, canvas
+        self.undo_stack, self.panel, self.notify = undo_stack, panel, notify
+        self.jobs: dict[int, QueuedJob] = {}
+        #: Called with the new size when a result changes the image size (an upscale).
+        self.size_changed: Callable[[int, int], None] = lambda w, h: None
+        self.controller = WorkerController(self)
+        w = self.controller.worker
+        w.started.connect(self._started)
+        w.progress.connect(self._progress)
+        w.preview.connect(self._preview)
+        w.finished.connect(self._finished)
+        w.failed.connect(self._failed)
+        w.cancelled.connect(self._cancelled)
+        w.notice.connect(self._notice)
+        session.document_changed.connect(self.jobs.clear)
+
+    def run(self) -> int | None:
+        """Send the panel's task to the worker; returns the job id (None when nothing was sent)."""
+        doc = self.session.document
+        if doc is None or self.canvas.mask_item is None:
+            self.notify("Open an image first.", 5000)
+            return None
+        task = self.panel.current_task()
+        try:
+            if task == "inpaint" and self.canvas.mask_item.is_empty():
+                raise MaskError("The mask is empty: paint over the area to fill first (brush: B).")
+            mask = self.canvas.mask_item.float_mask() if task in ("inpaint", "generate") else None
+            request = self.panel.build_request(doc.image, mask)
+        except GptStudioError as exc:
+            error_dialog(self.widget, exc)
+            return None
+        job_id = self.controller.submit(request)
+        self.jobs[job_id] = QueuedJob(self.session.generation)
+        self.panel.set_running(True)
+        queued = len(self.controller.active_jobs())
+        self.panel.status.setText("Waiting for the previous job…" if queued > 1 else "Starting…")
+        return job_id
+
+    def cancel_all(self) -> None:
+        self.controller.cancel_all()
+        self.panel.status.setText("Cancelling…")
+
+    def _started(self, job_id: int) -> None:
+        self.panel.set_progress(0.0, "Working…")
+
+    def _progress(self, job_id: int, fraction: float, message: str) -> None:
+        self.panel.set_progress(fraction, message)
+
+    def _preview(self, job_id: int, image: QImage) -> None:
+        self.panel.set_preview(image)
+
+    def _done(self) -> None:
+        if not self.controller.active_jobs():
+            self.panel.set_running(False)
+
+    def _finished(self, job_id: int, output: JobOutput) -> None:
+        job = self.jobs.pop(job_id, None)
+        self._done()
+        doc = self.session.document
+        if job is None or doc is None or job.generation != self.session.generation:
+            return  # the user opened another image meanwhile
+        result = output.result
+        task = TASK_LABELS.get(str(result.params.get("task")), "Result")
+        before = ImageState(doc.image, self.canvas.image_item.image(), list(doc.history))
+        after = ImageState(result.image, output.qimage, [*doc.history, dict(result.params)])
+        if result.image.size != doc.image.size and self.canvas.mask_item is not None:
+            # an upscale: the mask follows the image, and undo gives back the mask it had
+            before.mask = self.canvas.mask_item.alpha()
+            after.mask = resized_mask(before.mask, *result.image.size)
+        self.undo_stack.push(
+            ImageResultCommand(self.apply_state, before, after, f"{task} ({result.params.get('model')})")
+        )
+        device = str(result.params.get("device", ""))
+        self.panel.set_progress(1.0, f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
+        self.notify(f"{task} done in {result.seconds:.1f} s", 8000)
+
+    def apply_state(self, state: ImageState) -> None:
+        """Undo and redo of a result: put that state's pixels and history back."""
+        doc = self.session.document
+        if doc is None:
+            return
+        doc.image = state.image
+        doc.history = list(state.history)
+        if state.mask is not None and state.mask.shape != self.canvas.image_size()[::-1]:
+            self.canvas.resize_image(state.qimage, state.mask)
+            self.size_changed(state.image.width, state.image.height)
+        else:
+            self.canvas.set_image(state.qimage)
+
+    def _failed(self, job_id: int, error: GptStudioError) -> None:
+        self.jobs.pop(job_id, None)
+        self._done()
+        self.panel.set_progress(0.0, f"Failed: {error}")
+        error_dialog(self.widget, error)
+
+    def _cancelled(self, job_id: int) -> None:
+        self.jobs.pop(job_id, None)
+        self._done()
+        self.panel.set_progress(0.0, "Cancelled.")
+        self.notify("Job cancelled; the image is unchanged.", 5000)
+
+    def _notice(self, job_id: int, text: str) -> None:
+        self.panel.status.setText(text)
+        self.notify(text, 15000)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Running on the CPU",
+            text,
+            QMessageBox.StandardButton.Ok,
+            self.widget,
+        )
+        box.setObjectName("noticeDialog")
+        box.open()
+
+
+def resized_mask(alpha: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The mask stretched to a result of another size, so what was masked stays masked."""
+    import cv2
+
+    return np.ascontiguousarray(cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR))
