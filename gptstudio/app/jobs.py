@@ -1,33 +1,42 @@
 """Jobs: sending the panel's task to the worker, cancelling, and landing results as undoable edits.
 
 Every job is tagged with the session's document generation when it is queued; a result whose
-generation is no longer current belongs to a document that was closed or replaced, and is dropped.
+generation is no longer current belongs to a document that was closed or replaced, and is dropped
+(opening another document also cancels its predecessor's jobs). A result lands on the document as
+it is then (see :mod:`~gptstudio.app.landing`): as is when its input is still the document's image,
+only its changed pixels for a masked task, or re-run on the current image for a whole-image task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QImage, QUndoStack
+from PySide6.QtGui import QImage, QPainter, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from gptstudio.app.canvas import Canvas
+from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.error_dialog import error_dialog
+from gptstudio.app.landing import Region, apply_region
 from gptstudio.app.session import DocumentSession
 from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
 from gptstudio.app.undo_commands import ImageResultCommand, ImageState
 from gptstudio.app.worker import JobOutput, WorkerController
 from gptstudio.core.errors import GptStudioError, MaskError
+from gptstudio.core.imageio import ImageData
+from gptstudio.tasks.requests import Request
 
 
 @dataclass
 class QueuedJob:
-    """What the GUI remembers about a job it sent: the document generation it belongs to."""
+    """What the GUI remembers about a job it sent: the document generation it belongs to, and the
+    request (whose image is the input the result was computed from)."""
 
     generation: int
+    request: Request
 
 
 class JobsController(QObject):
@@ -57,7 +66,7 @@ class JobsController(QObject):
         w.failed.connect(self._failed)
         w.cancelled.connect(self._cancelled)
         w.notice.connect(self._notice)
-        session.document_changed.connect(self.jobs.clear)
+        session.document_changed.connect(self._document_changed)
 
     def run(self) -> int | None:
         """Send the panel's task to the worker; returns the job id (None when nothing was sent)."""
@@ -75,7 +84,7 @@ class JobsController(QObject):
             error_dialog(self.widget, exc)
             return None
         job_id = self.controller.submit(request)
-        self.jobs[job_id] = QueuedJob(self.session.generation)
+        self.jobs[job_id] = QueuedJob(self.session.generation, request)
         self.panel.set_running(True)
         queued = len(self.controller.active_jobs())
         self.panel.status.setText("Waiting for the previous job…" if queued > 1 else "Starting…")
@@ -84,6 +93,12 @@ class JobsController(QObject):
     def cancel_all(self) -> None:
         self.controller.cancel_all()
         self.panel.status.setText("Cancelling…")
+
+    def _document_changed(self) -> None:
+        """Another document (or none): its predecessor's jobs stop, and their results are dropped."""
+        if self.jobs:
+            self.controller.cancel_all()
+            self.jobs.clear()
 
     def _started(self, job_id: int) -> None:
         self.panel.set_progress(0.0, "Working…")
@@ -100,24 +115,53 @@ class JobsController(QObject):
 
     def _finished(self, job_id: int, output: JobOutput) -> None:
         job = self.jobs.pop(job_id, None)
-        self._done()
         doc = self.session.document
         if job is None or doc is None or job.generation != self.session.generation:
-            return  # the user opened another image meanwhile
+            self._done()
+            return  # the document it was computed for is gone
         result = output.result
         task = TASK_LABELS.get(str(result.params.get("task")), "Result")
+        image, qimage = result.image, output.qimage
+        if doc.image is not job.request.image:  # another edit landed (or was undone) meanwhile
+            if output.region is None:
+                self._rebase(job, task)
+                return
+            if doc.image.size != result.image.size:
+                self._done()
+                self._refuse(task)
+                return
+            image = apply_region(doc.image, result.image, output.region)
+            qimage = _patched(self.canvas.image_item.image(), image, output.region)
+        self._done()
         before = ImageState(doc.image, self.canvas.image_item.image(), list(doc.history))
-        after = ImageState(result.image, output.qimage, [*doc.history, dict(result.params)])
-        if result.image.size != doc.image.size and self.canvas.mask_item is not None:
+        after = ImageState(image, qimage, [*doc.history, dict(result.params)])
+        if image.size != doc.image.size and self.canvas.mask_item is not None:
             # an upscale: the mask follows the image, and undo gives back the mask it had
             before.mask = self.canvas.mask_item.alpha()
-            after.mask = resized_mask(before.mask, *result.image.size)
+            after.mask = resized_mask(before.mask, *image.size)
         self.undo_stack.push(
             ImageResultCommand(self.apply_state, before, after, f"{task} ({result.params.get('model')})")
         )
         device = str(result.params.get("device", ""))
         self.panel.set_progress(1.0, f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
         self.notify(f"{task} done in {result.seconds:.1f} s", 8000)
+
+    def _rebase(self, job: QueuedJob, task: str) -> None:
+        """A whole-image result computed from an image that is no longer the document's: run the
+        same request again on the current image rather than overwrite the newer edit."""
+        doc = self.session.document
+        assert doc is not None
+        request = replace(job.request, image=doc.image)
+        job_id = self.controller.submit(request)
+        self.jobs[job_id] = QueuedJob(job.generation, request)
+        text = f"{task} runs again on the current image: another edit landed while it waited."
+        self.panel.status.setText(text)
+        self.notify(text, 10000)
+
+    def _refuse(self, task: str) -> None:
+        text = f"{task} was not applied: the image changed size while it waited. Run it again."
+        self.panel.set_progress(0.0, text)
+        self.notify(text, 15000)
 
     def apply_state(self, state: ImageState) -> None:
         """Undo and redo of a result: put that state's pixels and history back."""
@@ -156,6 +200,18 @@ class JobsController(QObject):
         )
         box.setObjectName("noticeDialog")
         box.open()
+
+
+def _patched(current: QImage, image: ImageData, region: Region) -> QImage:
+    """The canvas image with only ``region``'s box redrawn from ``image`` (cheap on big photos)."""
+    out = current.copy()
+    box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
+    alpha = image.alpha[box] if image.alpha is not None else None
+    painter = QPainter(out)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+    painter.drawImage(region.x0, region.y0, rgb_to_qimage(np.ascontiguousarray(image.rgb[box]), alpha))
+    painter.end()
+    return out
 
 
 def resized_mask(alpha: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from gptstudio.app.convert import rgb_to_qimage, thumbnail
+from gptstudio.app.landing import Region, changed_region
 from gptstudio.core.errors import CancelledError, GptStudioError, OutOfMemoryError
 from gptstudio.core.progress import TaskState
 from gptstudio.tasks.requests import Request, TaskResult
@@ -52,6 +53,9 @@ class JobOutput:
     qimage: QImage
     #: Set when the job had to fall back (for example from the GPU to the CPU).
     notice: str | None = None
+    #: The pixels a masked task (inpaint) changed; None for a whole-image task. Computed here so
+    #: the GUI thread can apply just those pixels to the document as it is when the job lands.
+    region: Region | None = None
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -117,6 +121,9 @@ class Worker(QObject):
                 self.notice.emit(job.id, notice)
                 result = self._execute(replace(job.request, device="cpu"), job.state)
             qimage = rgb_to_qimage(result.image.rgb, result.image.alpha)
+            region = None
+            if getattr(job.request, "mask", None) is not None and result.image.size == job.request.image.size:
+                region = changed_region(job.request.image, result.image)
         except CancelledError:
             self.cancelled.emit(job.id)
         except GptStudioError as exc:
@@ -137,7 +144,7 @@ class Worker(QObject):
                 err = JobCrashed(f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
             self.failed.emit(job.id, err)
         else:
-            self.finished.emit(job.id, JobOutput(result, qimage, notice))
+            self.finished.emit(job.id, JobOutput(result, qimage, notice, region))
 
     def _execute(self, request: Request, state: TaskState) -> TaskResult:
         from gptstudio import tasks

@@ -75,10 +75,13 @@ def test_jobs_queue_and_models_stay_loaded(qtbot, window, image_path) -> None:  
         second = window.run_task()
         assert first is not None and second is not None and second > first
         assert window.controller.active_jobs() == [first, second]
+        original = qimage_to_rgb(window.canvas.image_item.image())
         qtbot.waitUntil(lambda: window.undo_stack.count() == 2, timeout=20000)
         assert fake_engines.SlowInvert.loads == 1, "the second job reused the loaded model"
-        # two inversions of the same starting image: both results land, in order
+        # both results land, in order, each on the image as it is then: inverted twice = original
         assert [h["model"] for h in window.document.history] == ["test-slow-invert"] * 2
+        pixels = qimage_to_rgb(window.canvas.image_item.image()).astype(int)
+        assert np.abs(pixels - original.astype(int)).max() <= 1
     finally:
         fake_engines.SlowInvert.steps = 40
 

@@ -1,0 +1,64 @@
+"""How a result becomes an edit of the document as it is when the result lands. Qt-free.
+
+A job is computed from the image as it was when the user pressed Run; other results may land, or
+be undone, while it waits in the queue. So a result says which pixels it changed: an inpaint
+changes a region (the bounding box of the pixels that differ from its input, which lie under the
+grown and feathered mask), a whole-image task (denoise, restore, upscale) changes everything. The
+jobs controller then either lands it as is (the input is still the document's image), applies
+only the changed pixels onto the current image (a region result), or re-runs a whole-image task
+on the current image — never silently overwriting a newer edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gptstudio.core.imageio import ImageData
+
+
+@dataclass(frozen=True)
+class Region:
+    """The pixels a result changed: a box (x0, y0, x1, y1, end-exclusive) and which pixels in it."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    #: ``(y1 - y0) × (x1 - x0)`` booleans: True where the result differs from its input.
+    changed: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+
+def changed_region(before: ImageData, after: ImageData) -> Region:
+    """The box around every pixel ``after`` changed relative to ``before`` (same size).
+
+    Runs in the worker thread, so the GUI thread never scans a whole 24-MP image.
+    """
+    diff = np.any(before.rgb != after.rgb, axis=2)
+    if before.alpha is not None and after.alpha is not None:
+        diff |= before.alpha != after.alpha
+    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+    if rows.size == 0:
+        return Region(0, 0, 0, 0, np.zeros((0, 0), bool))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return Region(x0, y0, x1, y1, np.ascontiguousarray(diff[y0:y1, x0:x1]))
+
+
+def apply_region(current: ImageData, result: ImageData, region: Region) -> ImageData:
+    """``current`` with the pixels ``region`` marks taken from ``result``; everything else,
+    including newer edits inside the box that the result did not touch, is kept."""
+    if region.empty:
+        return current
+    box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
+    rgb = current.rgb.copy()
+    rgb[box][region.changed] = result.rgb[box][region.changed]
+    alpha = current.alpha
+    if alpha is not None and result.alpha is not None:
+        alpha = alpha.copy()
+        alpha[box][region.changed] = result.alpha[box][region.changed]
+    return replace(current, rgb=rgb, alpha=alpha)
