@@ -101,9 +101,10 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     n.add_argument("file", type=Path)
     n.set_defaults(func=_cmd_info)
 
-    from gptstudio import cli_models
+    from gptstudio import cli_batch, cli_models
 
     cli_models.register(sub)
+    cli_batch.register(sub)
 
     _register_optional(sub)
     return parser
