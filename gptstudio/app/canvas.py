@@ -313,10 +313,6 @@ class Canvas(QGraphicsView):
         elif key == COMPARE_KEY and not event.isAutoRepeat():
             self._holding_compare = True
             self._update_compare()
-        elif key == Qt.Key.Key_BracketRight:
-            self.tools.grow(1.15)
-        elif key == Qt.Key.Key_BracketLeft:
-            self.tools.grow(1 / 1.15)
         elif key == Qt.Key.Key_Escape and (self._lasso is not None or self._shape_start is not None):
             self._cancel_shape()
         else:

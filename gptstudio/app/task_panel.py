@@ -9,6 +9,7 @@ PNG ("Reuse parameters").
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 from typing import Any
 
@@ -142,7 +143,10 @@ class TaskPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setObjectName("seed")
         self.seed.setRange(0, SEED_MAX)
-        self.seed.setValue(random.randrange(SEED_MAX))
+        #: The panel's own generator: the worker reseeds the process-wide one for every seeded job,
+        #: so drawing from it would make the next "random" seed a function of the last job's seed.
+        self._rng = random.Random(int.from_bytes(os.urandom(16), "little"))
+        self.seed.setValue(self._rng.randrange(SEED_MAX))
         self.randomise = QToolButton()
         self.randomise.setText("Randomise")
         self.randomise.setToolTip("Pick a new random seed")
@@ -344,7 +348,10 @@ class TaskPanel(QWidget):
     # --- seed -------------------------------------------------------------------------------
 
     def randomise_seed(self) -> None:
-        self.seed.setValue(random.randrange(SEED_MAX))
+        #: The panel's own generator: the worker reseeds the process-wide one for every seeded job,
+        #: so drawing from it would make the next "random" seed a function of the last job's seed.
+        self._rng = random.Random(int.from_bytes(os.urandom(16), "little"))
+        self.seed.setValue(self._rng.randrange(SEED_MAX))
 
     # --- requests -----------------------------------------------------------------------------
 

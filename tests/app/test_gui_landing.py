@@ -116,3 +116,17 @@ def test_opening_another_image_cancels_the_jobs_of_the_first(qtbot, window, imag
     assert window.undo_stack.count() == 0 and window.document.history == []
     assert np.array_equal(canvas_rgb(window), fresh), "no result of the first image landed here"
     assert not window.panel.cancel_button.isEnabled()
+
+
+def test_fresh_seeds_do_not_follow_the_process_wide_rng(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """The worker reseeds ``random`` for each seeded job; the panel's Randomise must not care."""
+    import random
+
+    window.panel.set_task("inpaint")
+    window.panel.set_model("test-green-fill")
+    seeds = []
+    for _ in range(2):
+        random.seed(1234)  # as a job with seed 1234 leaves it
+        qtbot.mouseClick(window.panel.randomise, Qt.MouseButton.LeftButton)
+        seeds.append(window.panel.seed.value())
+    assert seeds[0] != seeds[1]
