@@ -3,7 +3,7 @@
 Each running editor owns one folder ``autosave/session-<pid>-<ms>/`` guarded by a QLockFile. A
 clean exit deletes the folder; after a crash or a kill the lock is stale (its process is gone), so
 the next start can tell a dead session's document from one a second live window is still editing.
-Writing happens on a short-lived background thread from an immutable snapshot, so a big photo
+Writing happens on a :class:`BackgroundRunner` thread from an immutable snapshot, so a big photo
 never stalls the window.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 
+from gptstudio.app.background import BackgroundRunner
 from gptstudio.app.document import SNAPSHOT_FILE, Snapshot, has_snapshot, write_snapshot
 from gptstudio.core.paths import autosave_dir
 
@@ -43,7 +43,7 @@ class Autosaver(QObject):
         self._lock.tryLock(0)
         self._generation = 0
         self._saved_generation = 0
-        self._thread: threading.Thread | None = None
+        self.runner = BackgroundRunner("gptstudio-autosave", self)
         self._error: str | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -54,7 +54,7 @@ class Autosaver(QObject):
         self._generation += 1
 
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.runner.is_busy()
 
     def save_now(self) -> bool:
         """Start writing the current document if it changed; False when there was nothing to do."""
@@ -78,15 +78,11 @@ class Autosaver(QObject):
                 self._error = str(exc)
                 self._saved_generation = -1
 
-        self._thread = threading.Thread(target=write, name="gptstudio-autosave")
-        self._thread.start()
-        return True
+        return self.runner.start(write)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a write in progress; True when none is left running."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.busy()
+        return self.runner.wait(timeout)
 
     def discard(self) -> None:
         """The document is safe (saved or deliberately dropped) and the editor is closing."""

@@ -3,12 +3,11 @@ must keep painting and answering meanwhile.
 
 :func:`load_document` does the work (decode, convert to a QImage, read the mask) and never raises
 for bad input: it returns what went wrong, for the window to show. :class:`ImageLoader` runs it on a
-short-lived thread and hands the outcome back to the GUI thread through a queued signal.
+short-lived background thread and hands the outcome back to the GUI thread through a queued signal.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from gptstudio.app.background import BackgroundRunner
 from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.document import Document, open_document
 from gptstudio.app.mask_layer import mask_image
@@ -59,29 +59,20 @@ def load_document(path: str | Path, mask: str | Path | None = None) -> LoadOutco
 
 
 class ImageLoader(QObject):
-    """One load at a time on a background thread; ``loaded`` arrives in the GUI thread."""
+    """One load at a time on a :class:`BackgroundRunner`; ``loaded`` arrives in the GUI thread."""
 
     loaded = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: threading.Thread | None = None
+        self.runner = BackgroundRunner("gptstudio-open", self)
+        self.runner.done.connect(self.loaded)
 
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.runner.is_busy()
 
     def start(self, path: str | Path, mask: str | Path | None = None) -> bool:
-        if self.busy():
-            return False
-
-        def work() -> None:
-            self.loaded.emit(load_document(path, mask))
-
-        self._thread = threading.Thread(target=work, name="gptstudio-open", daemon=False)
-        self._thread.start()
-        return True
+        return self.runner.start(lambda: load_document(path, mask))
 
     def wait(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.busy()
+        return self.runner.wait(timeout)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QShowEvent, QUndoStack
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar
 
 from gptstudio.app import actions
 from gptstudio.app import settings as app_settings
@@ -110,9 +110,24 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel("")
         self.device_label = QLabel("Device: …")
         self.device_label.setObjectName("deviceLabel")
+        # busy while a file is opened, saved, exported or autosaved (each on its own thread)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("busyIndicator")
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(90)
+        self.busy_bar.hide()
+        self._busy: set[object] = set()
+        for runner in (self.loader.runner, self.session.files.runner, self.autosaver.runner):
+            runner.busy_changed.connect(self._runner_busy)
         for label in (self.size_label, self.cursor_label, self.zoom_label, self.device_label):
             bar.addPermanentWidget(label)
+        bar.addPermanentWidget(self.busy_bar)
         bar.showMessage("Open an image (Ctrl+O) or drop one here.")
+
+    def _runner_busy(self, busy: bool) -> None:
+        runner = self.sender()
+        (self._busy.add if busy else self._busy.discard)(runner)
+        self.busy_bar.setVisible(bool(self._busy))
 
     def _notify(self, text: str, timeout_ms: int = 0) -> None:
         """The controllers' one way to speak: the status bar ('' clears it)."""
@@ -277,6 +292,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.session.closed = True
         self.loader.wait()
+        self.session.files.runner.wait()  # a save in flight is finished, never cut off
         if not self.controller.shutdown():
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():

@@ -214,10 +214,14 @@ class DocumentSession(QObject):
             return False
         target = Path(path)
         mask = self.canvas.mask_item.alpha() if self.canvas.mask_item is not None else None
+        index, generation = self.undo_stack.index(), self.generation
         if not self.files.save(doc, target, mask):
             return False
+        if generation != self.generation:  # another document arrived while this one was written
+            return True
         doc.save_path = target
-        self.undo_stack.setClean()
+        if self.undo_stack.index() == index:  # an edit made while writing is not in the file
+            self.undo_stack.setClean()
         self.recovered_unsaved = False
         self.saved()
         app_settings.add_recent_file(target)
