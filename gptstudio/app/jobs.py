@@ -14,20 +14,24 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QImage, QPainter, QUndoStack
+from PySide6.QtGui import QImage, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from gptstudio.app.canvas import Canvas
-from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.error_dialog import error_dialog
-from gptstudio.app.landing import Region, apply_region
+from gptstudio.app.history import HistoryEntry, HistoryStore, ResultCommand
+from gptstudio.app.history_pixels import Edit, Pixels, patched
+from gptstudio.app.landing import apply_region
 from gptstudio.app.session import DocumentSession
 from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
-from gptstudio.app.undo_commands import ImageResultCommand, ImageState
+from gptstudio.app.undo_commands import ImageState
 from gptstudio.app.worker import JobOutput, WorkerController
 from gptstudio.core.errors import GptStudioError, MaskError
 from gptstudio.core.imageio import ImageData
 from gptstudio.tasks.requests import Request
+
+#: Whole-image undo entries rebuild their image from this metadata-only copy plus their pixels.
+_NO_PIXELS = np.zeros((0, 0, 3), np.float32)
 
 
 @dataclass
@@ -55,6 +59,8 @@ class JobsController(QObject):
         self.widget, self.session, self.canvas = parent_widget, session, canvas
         self.undo_stack, self.panel, self.notify = undo_stack, panel, notify
         self.jobs: dict[int, QueuedJob] = {}
+        #: The results' undo payloads, kept under the memory budget (see :mod:`~gptstudio.app.history`).
+        self.history = HistoryStore(undo_stack)
         #: Called with the new size when a result changes the image size (an upscale).
         self.size_changed: Callable[[int, int], None] = lambda w, h: None
         self.controller = WorkerController(self)
@@ -121,7 +127,7 @@ class JobsController(QObject):
             return  # the document it was computed for is gone
         result = output.result
         task = TASK_LABELS.get(str(result.params.get("task")), "Result")
-        image, qimage = result.image, output.qimage
+        image, qimage, edit = result.image, output.qimage, output.edit
         if doc.image is not job.request.image:  # another edit landed (or was undone) meanwhile
             if output.region is None:
                 self._rebase(job, task)
@@ -131,20 +137,26 @@ class JobsController(QObject):
                 self._refuse(task)
                 return
             image = apply_region(doc.image, result.image, output.region)
-            qimage = _patched(self.canvas.image_item.image(), image, output.region)
+            edit = Edit(Pixels.of(doc.image, output.region), Pixels.of(image, output.region), False)
+            qimage = patched(self.canvas.image_item.image(), edit.after)
         self._done()
-        before = ImageState(doc.image, self.canvas.image_item.image(), list(doc.history))
-        after = ImageState(image, qimage, [*doc.history, dict(result.params)])
+        assert edit is not None
+        self.history.share(doc.image, edit, image)
+        entry = HistoryEntry(
+            edit, list(doc.history), [*doc.history, dict(result.params)],
+            replace(doc.image, rgb=_NO_PIXELS, alpha=None), replace(image, rgb=_NO_PIXELS, alpha=None),
+        )
         if image.size != doc.image.size and self.canvas.mask_item is not None:
             # an upscale: the mask follows the image, and undo gives back the mask it had
-            before.mask = self.canvas.mask_item.alpha()
-            after.mask = resized_mask(before.mask, *image.size)
-        self.undo_stack.push(
-            ImageResultCommand(self.apply_state, before, after, f"{task} ({result.params.get('model')})")
-        )
+            entry.mask_before = self.canvas.mask_item.alpha()
+            entry.mask_after = resized_mask(entry.mask_before, *image.size)
+        first = ImageState(image, qimage, entry.history_after, entry.mask_after)
+        text = f"{task} ({result.params.get('model')})"
+        dropped = self.history.push(ResultCommand(self.apply_state, self._current, entry, first, text))
         device = str(result.params.get("device", ""))
         self.panel.set_progress(1.0, f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
-        self.notify(f"{task} done in {result.seconds:.1f} s", 8000)
+        done = f"{task} done in {result.seconds:.1f} s."
+        self.notify(f"{done} {dropped}" if dropped else done, 20000 if dropped else 8000)
 
     def _rebase(self, job: QueuedJob, task: str) -> None:
         """A whole-image result computed from an image that is no longer the document's: run the
@@ -162,6 +174,11 @@ class JobsController(QObject):
         text = f"{task} was not applied: the image changed size while it waited. Run it again."
         self.panel.set_progress(0.0, text)
         self.notify(text, 15000)
+
+    def _current(self) -> tuple[ImageData, QImage]:
+        """The document image and the canvas image, which undo/redo patch."""
+        assert self.session.document is not None
+        return self.session.document.image, self.canvas.image_item.image()
 
     def apply_state(self, state: ImageState) -> None:
         """Undo and redo of a result: put that state's pixels and history back."""
@@ -200,18 +217,6 @@ class JobsController(QObject):
         )
         box.setObjectName("noticeDialog")
         box.open()
-
-
-def _patched(current: QImage, image: ImageData, region: Region) -> QImage:
-    """The canvas image with only ``region``'s box redrawn from ``image`` (cheap on big photos)."""
-    out = current.copy()
-    box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
-    alpha = image.alpha[box] if image.alpha is not None else None
-    painter = QPainter(out)
-    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-    painter.drawImage(region.x0, region.y0, rgb_to_qimage(np.ascontiguousarray(image.rgb[box]), alpha))
-    painter.end()
-    return out
 
 
 def resized_mask(alpha: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Every change to the document is a QUndoCommand, so Undo/Redo cover strokes, mask edits and results.
 
 Strokes keep only the tiles they touched (before and after), whole-mask edits keep the mask as one
-byte per pixel, and results keep the two ImageData objects plus the QImages already drawn for them.
+byte per pixel. Results are :class:`~gptstudio.app.history.ResultCommand`: they keep only their
+changed box in the image's bit depth, under a memory budget (see :mod:`gptstudio.app.history`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +93,7 @@ class MaskOpCommand(QUndoCommand):
 
 @dataclass
 class ImageState:
-    """The document's pixels at one point of the history."""
+    """The document's pixels at one point of the history, as the jobs controller puts them back."""
 
     image: ImageData
     qimage: QImage
@@ -102,19 +102,3 @@ class ImageState:
     #: image size (an upscale): undo must give back the mask the smaller image had, while the
     #: stroke commands below it in the stack keep working on the same mask item.
     mask: np.ndarray | None = field(default=None, repr=False)
-
-
-class ImageResultCommand(QUndoCommand):
-    """A task result landing on the canvas (of the same size, or another one after an upscale)."""
-
-    def __init__(
-        self, apply: Callable[[ImageState], None], before: ImageState, after: ImageState, text: str
-    ) -> None:
-        super().__init__(text)
-        self._apply, self._before, self._after = apply, before, after
-
-    def redo(self) -> None:
-        self._apply(self._after)
-
-    def undo(self) -> None:
-        self._apply(self._before)

@@ -21,8 +21,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from gptstudio.app.convert import rgb_to_qimage, thumbnail
-from gptstudio.app.landing import Region, changed_region
+from gptstudio.app.convert import thumbnail
+from gptstudio.app.history_pixels import Edit, capture
+from gptstudio.app.landing import Region
 from gptstudio.core.errors import CancelledError, GptStudioError, OutOfMemoryError
 from gptstudio.core.progress import TaskState
 from gptstudio.tasks.requests import Request, TaskResult
@@ -56,6 +57,8 @@ class JobOutput:
     #: The pixels a masked task (inpaint) changed; None for a whole-image task. Computed here so
     #: the GUI thread can apply just those pixels to the document as it is when the job lands.
     region: Region | None = None
+    #: The changed box before and after, in the image's bit depth: the undo entry, made here.
+    edit: Edit | None = None
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -120,10 +123,9 @@ class Worker(QObject):
                 notice = "The GPU ran out of memory, so this job ran on the CPU instead (slower)."
                 self.notice.emit(job.id, notice)
                 result = self._execute(replace(job.request, device="cpu"), job.state)
-            qimage = rgb_to_qimage(result.image.rgb, result.image.alpha)
-            region = None
-            if getattr(job.request, "mask", None) is not None and result.image.size == job.request.image.size:
-                region = changed_region(job.request.image, result.image)
+            masked = getattr(job.request, "mask", None) is not None
+            landed = capture(job.request.image, result.image, masked)  # quantized, as Save writes it
+            result = replace(result, image=landed.image)
         except CancelledError:
             self.cancelled.emit(job.id)
         except GptStudioError as exc:
@@ -144,7 +146,7 @@ class Worker(QObject):
                 err = JobCrashed(f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
             self.failed.emit(job.id, err)
         else:
-            self.finished.emit(job.id, JobOutput(result, qimage, notice, region))
+            self.finished.emit(job.id, JobOutput(result, landed.qimage, notice, landed.region, landed.edit))
 
     def _execute(self, request: Request, state: TaskState) -> TaskResult:
         from gptstudio import tasks
