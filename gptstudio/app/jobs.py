@@ -82,9 +82,10 @@ class JobsController(QObject):
             return None
         task = self.panel.current_task()
         try:
-            if task == "inpaint" and self.canvas.mask_item.is_empty():
+            # the mask goes as uint8 (one copy, ~10 ms on 24 MP); the worker makes it float
+            mask = self.canvas.mask_item.alpha() if task in ("inpaint", "generate") else None
+            if task == "inpaint" and (mask is None or not mask.any()):
                 raise MaskError("The mask is empty: paint over the area to fill first (brush: B).")
-            mask = self.canvas.mask_item.float_mask() if task in ("inpaint", "generate") else None
             request = self.panel.build_request(doc.image, mask)
         except GptStudioError as exc:
             error_dialog(self.widget, exc)

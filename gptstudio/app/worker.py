@@ -151,6 +151,11 @@ class Worker(QObject):
     def _execute(self, request: Request, state: TaskState) -> TaskResult:
         from gptstudio import tasks
 
+        mask = getattr(request, "mask", None)
+        if isinstance(mask, np.ndarray) and mask.dtype == np.uint8:
+            # the GUI sends the mask as it paints it; 24 MP of float conversion belongs here
+            request = replace(request, mask=np.divide(mask, np.float32(255), dtype=np.float32))
+
         return tasks.run(request, state)
 
 
