@@ -7,6 +7,7 @@ import os
 import stat
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +201,8 @@ def test_16bit_gray_png_and_tiff(tmp_path: Path) -> None:
         assert image.bit_depth == 16
         np.testing.assert_array_equal(imageio.to_uint16(image.rgb[:, :, 1]), gray)
         out = save_image(image, tmp_path / f"out-{name}")
-        np.testing.assert_array_equal(read16_cv2(out)[:, :, 0], gray)
+        assert Image.open(out).mode == "I;16"  # grey stays grey: one channel, 16 bits
+        np.testing.assert_array_equal(read16_cv2(out), gray)
 
 
 def test_dark_16bit_gray_is_not_mistaken_for_8bit(tmp_path: Path) -> None:
@@ -268,7 +270,7 @@ def test_16bit_png_carries_valid_icc_exif_and_params(tmp_path: Path) -> None:
 
 def test_16bit_tiff_carries_icc_and_exif(tmp_path: Path) -> None:
     image = from_array(random16(4, 5, 3))
-    image = imageio.replace(image, icc_profile=srgb_icc(), exif=exif_bytes(orientation=6))
+    image = replace(image, icc_profile=srgb_icc(), exif=exif_bytes(orientation=6))
     out = save_image(image, tmp_path / "out.tif")
     with Image.open(out) as im:
         assert im.info["icc_profile"] == srgb_icc()
