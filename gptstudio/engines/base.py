@@ -14,11 +14,19 @@ import numpy as np
 
 from gptstudio.core.progress import TaskState
 from gptstudio.core.tiling import SizeRequirements
+from gptstudio.core.vocabulary import RESTORE_MODES, TASKS
 
-#: Task names, as used by the CLI, the GUI and the catalog.
-TASKS = ("denoise", "restore", "upscale", "inpaint", "generate")
-#: Restoration modes: what kind of damage to remove.
-RESTORE_MODES = ("all", "jpeg", "deblur", "denoise")
+# The task vocabulary lives in core.vocabulary (one place for every layer); it is re-exported here
+# for the engines, models and callers that have always imported it from this module.
+__all__ = [
+    "RESTORE_MODES",
+    "TASKS",
+    "Engine",
+    "EngineInfo",
+    "InpaintEngine",
+    "RestorationEngine",
+    "UpscaleEngine",
+]
 
 
 @dataclass(frozen=True)

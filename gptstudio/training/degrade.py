@@ -13,8 +13,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: Mode indices, matching ``gptstudio.engines.native.arch.MODES``.
-MODE_ALL, MODE_JPEG, MODE_DEBLUR, MODE_DENOISE = 0, 1, 2, 3
+from gptstudio.core.vocabulary import RESTORE_MODES
+
+#: Mode indices: positions in the task vocabulary, which is also the network's embedding order.
+MODE_ALL, MODE_JPEG, MODE_DEBLUR, MODE_DENOISE = (
+    RESTORE_MODES.index(m) for m in ("all", "jpeg", "deblur", "denoise")
+)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:

@@ -25,8 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Mode index order; it matches ``gptstudio.engines.base.RESTORE_MODES``.
-MODES = ("all", "jpeg", "deblur", "denoise")
+from gptstudio.core.vocabulary import RESTORE_MODES
+
+#: Mode index order: row ``i`` of ``mode_embed`` is the learnt bias of ``MODES[i]``. It is the task
+#: vocabulary's tuple itself, so the CLI, the editor and the network cannot disagree.
+MODES = RESTORE_MODES
 
 
 @dataclass(frozen=True)
