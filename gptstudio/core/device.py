@@ -67,7 +67,7 @@ def choose_device(preference: str | None = None) -> str:
     if base == "cuda":
         raise InvalidRequestError(
             f"The device '{pref}' ({origin}) is not available: no CUDA GPU is usable here (no NVIDIA "
-            f"GPU, no driver, or a PyTorch built without CUDA). Choose 'cpu' or 'auto'."
+            f"GPU, no driver, or a CPU-only installation). Choose 'cpu' or 'auto'."
         )
     if base == "mps":
         raise InvalidRequestError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gptstudio.core.errors import CancelledError
 
@@ -43,11 +44,16 @@ class TaskState:
 
     ``sub(start, end)`` gives a child state that maps its own 0..1 onto ``start..end`` of this
     one, so a task can hand a tiler or a sampling loop its own slice of the progress bar.
+
+    ``notes`` collects what an engine chose by itself from the image (an estimated noise level
+    and the filter strength set from it): the task copies them into the result's parameters, so
+    a result says how it was made without the engine interface growing a return value.
     """
 
     callback: ProgressCallback | None = None
     preview: PreviewCallback | None = None
     token: CancelToken = field(default_factory=CancelToken)
+    notes: dict[str, Any] = field(default_factory=dict)
     _start: float = 0.0
     _end: float = 1.0
 
@@ -69,6 +75,10 @@ class TaskState:
     def cancelled(self) -> bool:
         return self.token.cancelled
 
+    def note(self, **values: Any) -> None:
+        """Record values an engine chose (shared with every sub-state of this job)."""
+        self.notes.update(values)
+
     def show_preview(self, image: object) -> None:
         if self.preview is not None:
             self.preview(image)
@@ -79,6 +89,7 @@ class TaskState:
             callback=self.callback,
             preview=self.preview,
             token=self.token,
+            notes=self.notes,
             _start=self._start + span * start,
             _end=self._start + span * end,
         )

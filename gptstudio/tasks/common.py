@@ -18,6 +18,12 @@ def check_range(name: str, value: float, low: float, high: float) -> None:
         raise InvalidRequestError(f"{name} must be between {low:g} and {high:g}, not {value:g}.")
 
 
+def check_tile(tile: int | None) -> None:
+    """None (the model's choice) or a size in pixels, where 0 means the whole image."""
+    if tile is not None and tile < 0:
+        raise InvalidRequestError(f"The tile size cannot be negative (got {tile}); 0 = whole image.")
+
+
 def resolve_engine(task: str, model: str | None, device: str | None) -> tuple[Engine, EngineInfo, str]:
     """Pick the model for ``task`` (default if None), check it can do the task, load it."""
     model_id = model or registry.default_model(task)
@@ -61,15 +67,18 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def with_oom_fallback(run: Any, tile: int | None, engine_tile: int) -> Any:
+def with_oom_fallback(run: Any, tile: int | None, engine_tile: int, used: list[int] | None = None) -> Any:
     """Call ``run(tile)``; on GPU out-of-memory retry with halved tiles down to 128 px.
 
     ``tile`` None means the engine's hint; 0 (asked for, or the hint of a model that should see
     the whole image) is tried whole first, then 512-px tiles. The caller moves to the CPU if even
-    128 px fails; the user is told through the error message.
+    128 px fails; the user is told through the error message. Each tile tried is appended to
+    ``used``, so the last one is what the result's parameters record.
     """
     current = engine_tile if tile is None else tile
     while True:
+        if used is not None:
+            used.append(current)
         try:
             return run(current)
         except Exception as exc:

@@ -6,12 +6,13 @@ carries every parameter needed to repeat the job, which also goes into the outpu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from gptstudio.core.imageio import ImageData
+from gptstudio.core.errors import InvalidRequestError
+from gptstudio.core.imagedata import ImageData
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,9 +49,15 @@ class RestoreRequest(_Common):
 
 @dataclass(frozen=True, eq=False)
 class InpaintRequest(_Common):
-    """Fill the masked area (mask: float H×W, 1 = fill)."""
+    """Fill the masked area (mask: float H×W, 1 = fill).
+
+    ``mask_from_alpha``: the hole is the image's transparent area (as when a user erased to
+    transparency in another editor). The mask may then be left out (or it adds to the hole), and
+    the filled area becomes opaque in the result, which would otherwise still show a hole.
+    """
 
     mask: np.ndarray | None = None
+    mask_from_alpha: bool = False
     prompt: str = ""
     negative_prompt: str = ""
     seed: int | None = None
@@ -87,3 +94,54 @@ class TaskResult:
     image: ImageData
     params: dict[str, Any]
     seconds: float
+
+
+#: How each recorded parameter is read back into a request field.
+_FIELD_TYPES: dict[str, Any] = {
+    "model": str,
+    "tile": int,
+    "strength": float,
+    "mode": str,
+    "prompt": str,
+    "negative_prompt": str,
+    "seed": int,
+    "steps": int,
+    "guidance": float,
+    "feather": float,
+    "grow": int,
+    "mask_from_alpha": bool,
+    "scale": float,
+}
+_REQUEST_TYPES: dict[str, type[Request]] = {
+    "denoise": DenoiseRequest,
+    "restore": RestoreRequest,
+    "inpaint": InpaintRequest,
+    "upscale": UpscaleRequest,
+}
+
+
+def request_from_params(
+    params: dict[str, Any], image: ImageData, *, mask: np.ndarray | None = None
+) -> Request:
+    """The request that repeats a stored job (``TaskResult.params``, or what ``read_params`` found).
+
+    Every recorded field that changes the result comes back; ``device`` is recorded but not
+    replayed (where a job runs is this machine's choice, and a file made on a GPU must repeat on
+    a laptop). Missing fields take the request's defaults, unknown keys are ignored, so files
+    from older or newer versions still load.
+    """
+    task = params.get("task")
+    kind = _REQUEST_TYPES.get(str(task))
+    if kind is None:
+        raise InvalidRequestError(f"These parameters are for the task '{task}', which cannot be repeated.")
+    kwargs: dict[str, Any] = {}
+    names = {f.name for f in fields(kind) if f.init}
+    for name, convert in _FIELD_TYPES.items():
+        if name in names and params.get(name) is not None:
+            try:
+                kwargs[name] = convert(params[name])
+            except (TypeError, ValueError) as exc:
+                raise InvalidRequestError(f"The stored {name} '{params[name]}' is not valid.") from exc
+    if kind is InpaintRequest:
+        kwargs["mask"] = mask
+    return kind(image=image, **kwargs)

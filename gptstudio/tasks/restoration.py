@@ -1,32 +1,51 @@
-"""Denoise and restore share one path: engine.restore over tiles, alpha put back, params recorded."""
+"""Denoise and restore share one path: engine.restore over tiles, alpha put back, params recorded.
+
+The parameters record every field that changes the result — model, strength, mode (restore), the
+tile actually used (after any out-of-memory retry) — plus what the engine chose from the image
+itself (for example non-local means' noise estimate), so a result can be repeated and explained.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.progress import TaskState
-from gptstudio.engines.base import RESTORE_MODES, RestorationEngine
-from gptstudio.tasks.common import base_params, check_range, resolve_engine, timed, with_oom_fallback
+from gptstudio.core.vocabulary import RESTORE_MODES
+from gptstudio.engines.base import RestorationEngine
+from gptstudio.tasks.common import (
+    base_params,
+    check_range,
+    check_tile,
+    resolve_engine,
+    timed,
+    with_oom_fallback,
+)
 from gptstudio.tasks.requests import DenoiseRequest, RestoreRequest, TaskResult
 
 
 def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: TaskState) -> TaskResult:
     check_range("Strength", request.strength, 0.0, 1.0)
+    check_tile(request.tile)
     if mode not in RESTORE_MODES:
         raise InvalidRequestError(f"Unknown restore mode '{mode}'. Use one of: {', '.join(RESTORE_MODES)}.")
     engine, info, device = resolve_engine(request.task, request.model, request.device)
     if not isinstance(engine, RestorationEngine):
         raise InvalidRequestError(f"The model '{info.id}' is not a restoration model.")
     state.report(0.0, f"Running {info.name}")
+    job = replace(state, notes={})  # this job's engine notes only, even if the caller reuses its state
+    tiles: list[int] = []
+    rgb_in, strength = request.image.rgb, request.strength
     with timed() as t:
         rgb = with_oom_fallback(
-            lambda tile: engine.restore(
-                request.image.rgb, strength=request.strength, mode=mode, state=state, tile=tile
-            ),
+            lambda tile: engine.restore(rgb_in, strength=strength, mode=mode, state=job, tile=tile),
             request.tile,
             info.tile,
+            tiles,
         )
-    params = base_params(request.task, info, device, strength=round(request.strength, 4))
+    params = base_params(request.task, info, device, strength=round(request.strength, 4), tile=tiles[-1])
     if request.task == "restore":
         params["mode"] = mode
+    params.update(job.notes)
     state.report(1.0, "Done")
     return TaskResult(image=request.image.with_rgb(rgb), params=params, seconds=t[0])

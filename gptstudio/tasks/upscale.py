@@ -16,16 +16,13 @@ work, so a ×16 of a big photo is refused with a clear message instead of exhaus
 from __future__ import annotations
 
 import math
-from typing import Any
-
-import numpy as np
 
 from gptstudio.core.errors import InvalidRequestError
-from gptstudio.core.imageio import get_max_megapixels
+from gptstudio.core.limits import describe_pixels, get_max_megapixels, suggested_limit
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import UpscaleEngine
 from gptstudio.engines.classical.lanczos import resize
-from gptstudio.tasks.common import base_params, resolve_engine, timed, with_oom_fallback
+from gptstudio.tasks.common import base_params, check_tile, resolve_engine, timed, with_oom_fallback
 from gptstudio.tasks.requests import TaskResult, UpscaleRequest
 
 MAX_FACTOR = 16.0
@@ -52,17 +49,16 @@ def check_factor(factor: float) -> None:
 def _check_pixels(width: int, height: int, limit_mp: float, what: str) -> None:
     if width * height > limit_mp * 1e6:
         raise InvalidRequestError(
-            f"{what} would be {width}×{height} ({width * height / 1e6:.0f} megapixels), above the "
-            f"image-size limit of {limit_mp:g} megapixels. Choose a smaller factor, or raise the limit "
-            f"with --max-megapixels {math.ceil(width * height / 1e6)}."
+            f"{what} would be {width}×{height} ({describe_pixels(width * height)}), above the "
+            f"image-size limit of {describe_pixels(limit_mp * 1e6)}. Choose a smaller factor, or raise "
+            f"the limit with --max-megapixels {suggested_limit(width * height)}."
         )
 
 
 def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
     factor = float(request.scale)
     check_factor(factor)
-    if request.tile is not None and request.tile < 0:
-        raise InvalidRequestError(f"The tile size cannot be negative (got {request.tile}); 0 = whole image.")
+    check_tile(request.tile)
     image = request.image
     width, height = output_size(image.width, image.height, factor)
     limit = request.max_megapixels or get_max_megapixels()
@@ -78,20 +74,13 @@ def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
         )
     state.report(0.0, f"Running {info.name}")
     tiles: list[int] = []
-
-    def tracked(run: Any) -> Any:
-        def call(tile: int) -> np.ndarray:
-            tiles.append(tile)
-            return run(tile)
-
-        return call
-
     with timed() as t:
         if not passes:
             rgb = with_oom_fallback(
-                tracked(lambda tile: engine.upscale_to(image.rgb, width, height, state=state, tile=tile)),
+                lambda tile: engine.upscale_to(image.rgb, width, height, state=state, tile=tile),
                 request.tile,
                 info.tile,
+                tiles,
             )
         else:
             rgb = image.rgb
@@ -99,9 +88,10 @@ def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
                 state.check()
                 sub = state.sub(0.95 * i / passes, 0.95 * (i + 1) / passes)
                 rgb = with_oom_fallback(
-                    tracked(lambda tile, x=rgb, sub=sub: engine.upscale(x, state=sub, tile=tile)),
+                    lambda tile, x=rgb, sub=sub: engine.upscale(x, state=sub, tile=tile),
                     request.tile,
                     info.tile,
+                    tiles,
                 )
             if rgb.shape[:2] != (height, width):
                 state.report(0.95, "Resizing to the exact size (Lanczos)")

@@ -97,7 +97,9 @@ def _read_pickle(path: Path) -> object:
             f"would run that code."
         ) from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ModelError(f"{path.name} is damaged or not a PyTorch weights file and cannot be read.") from exc
+        raise ModelError(
+            f"{path.name} is damaged or not a .pth/.ckpt weights file and cannot be read."
+        ) from exc
 
 
 def _tensors_only(raw: object, path: Path) -> dict[str, torch.Tensor]:
