@@ -1,7 +1,7 @@
 """Masks: float32 ``H×W`` arrays in [0, 1] where 1 (white) means "change this pixel".
 
-Masks arrive from files of any mode, from an image's alpha (transparent = change), from painted
-arrays in the GUI. Every path ends in the same representation so that the tasks composite once.
+Masks arrive from files of any mode and from an image's alpha (transparent = change); the editor
+paints its own. Every path ends in the same representation so that the tasks composite once.
 """
 
 from __future__ import annotations
@@ -13,37 +13,6 @@ import numpy as np
 
 from gptstudio.core.errors import ImageReadError, MaskError
 from gptstudio.core.imageio import ImageData, load_image
-
-
-def mask_from_array(array: np.ndarray, *, threshold: float | None = None) -> np.ndarray:
-    """Any array (bool, uint8, uint16, float; gray, RGB or RGBA) to a float mask in [0, 1].
-
-    Colour masks use their luminance; RGBA masks follow :func:`_combine_alpha`.
-    """
-    arr = np.asarray(array)
-    if arr.dtype == bool:
-        out = arr.astype(np.float32)
-    elif arr.dtype == np.uint8:
-        out = arr.astype(np.float32) / 255.0
-    elif arr.dtype == np.uint16:
-        out = arr.astype(np.float32) / 65535.0
-    elif np.issubdtype(arr.dtype, np.integer) and arr.size and int(arr.max()) > 1:
-        # Plain int arrays (e.g. built from Python lists) hold 0..255 like a painted 8-bit mask.
-        out = arr.astype(np.float32) / (255.0 if int(arr.max()) <= 255 else 65535.0)
-    else:
-        out = np.clip(arr.astype(np.float32), 0.0, 1.0)
-    if out.ndim == 3:
-        if out.shape[2] == 4:
-            out = _combine_alpha(out[:, :, :3].mean(axis=2), out[:, :, 3])
-        elif out.shape[2] in (1, 3):
-            out = out.mean(axis=2)
-        else:
-            raise MaskError(f"A mask needs 1, 3 or 4 channels, not {out.shape[2]}.")
-    if out.ndim != 2:
-        raise MaskError(f"A mask must be a 2-D image, got shape {arr.shape}.")
-    if threshold is not None:
-        out = (out >= threshold).astype(np.float32)
-    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _combine_alpha(luminance: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:

@@ -9,7 +9,7 @@ untiled. Only the output canvas and one tile live in memory, so a 24-megapixel p
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,13 +71,6 @@ def _starts(length: int, tile: int, overlap: int) -> list[int]:
     n = math.ceil((length - tile) / stride) + 1
     starts = [min(i * stride, length - tile) for i in range(n)]
     return sorted(set(starts))
-
-
-def tile_boxes(height: int, width: int, tile: int, overlap: int) -> Iterator[tuple[int, int, int, int]]:
-    """Yield (y0, y1, x0, x1) boxes that cover the image with the given overlap."""
-    for y in _starts(height, tile, overlap):
-        for x in _starts(width, tile, overlap):
-            yield y, min(y + tile, height), x, min(x + tile, width)
 
 
 def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:

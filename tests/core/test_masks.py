@@ -19,7 +19,6 @@ from gptstudio.core.masks import (
     invert,
     load_mask,
     mask_from_alpha,
-    mask_from_array,
     mask_from_image,
 )
 
@@ -59,20 +58,21 @@ def test_strokes_painted_on_transparent_layer(tmp_path: Path) -> None:
     rgba[:, :, 3] = square()
     Image.fromarray(rgba, "RGBA").save(tmp_path / "strokes.png")
     np.testing.assert_allclose(load_mask(tmp_path / "strokes.png"), EXPECTED)
-    np.testing.assert_allclose(mask_from_array(rgba), EXPECTED)
+    np.testing.assert_allclose(mask_from_image(from_array(rgba)), EXPECTED)
 
 
 def test_white_strokes_over_transparent_black(tmp_path: Path) -> None:
     rgba = np.zeros((12, 16, 4), np.uint8)
     rgba[square() > 0] = 255
-    np.testing.assert_allclose(mask_from_array(rgba), EXPECTED)
+    np.testing.assert_allclose(mask_from_image(from_array(rgba)), EXPECTED)
 
 
 def test_opaque_black_mask_changes_nothing(tmp_path: Path) -> None:
     # An all-black mask saved with an opaque alpha channel means "change nothing", not everything.
     Image.new("RGBA", (16, 12), (0, 0, 0, 255)).save(tmp_path / "black.png")
     assert load_mask(tmp_path / "black.png").max() == 0.0
-    assert mask_from_array(np.zeros((4, 4, 4), np.uint8) + np.array([0, 0, 0, 255], np.uint8)).max() == 0.0
+    opaque_black = np.zeros((4, 4, 4), np.uint8) + np.array([0, 0, 0, 255], np.uint8)
+    assert mask_from_image(from_array(opaque_black)).max() == 0.0
 
 
 def test_mask_from_alpha_transparent_means_fill() -> None:
@@ -80,35 +80,6 @@ def test_mask_from_alpha_transparent_means_fill() -> None:
     np.testing.assert_allclose(mask_from_alpha(from_array(rgba)), EXPECTED)
     with pytest.raises(MaskError, match="no transparency"):
         mask_from_alpha(from_array(np.zeros((4, 4, 3), np.uint8)))
-
-
-@pytest.mark.parametrize(
-    "array",
-    [
-        square() > 0,
-        square(),
-        square().astype(np.uint16) * 257,
-        square() / 255.0,
-        (square() / 255.0).astype(np.float32),
-        np.repeat(square()[:, :, None], 3, 2),
-        square()[:, :, None],
-        square().astype(np.int64),
-    ],
-    ids=["bool", "uint8", "uint16", "float64", "float32", "rgb", "hw1", "int64"],
-)
-def test_mask_from_arrays(array: np.ndarray) -> None:
-    out = mask_from_array(array)
-    assert out.dtype == np.float32 and out.shape == (12, 16)
-    np.testing.assert_allclose(out, EXPECTED, atol=1e-6)
-
-
-def test_mask_threshold_and_bad_shapes() -> None:
-    soft = np.linspace(0, 1, 10, dtype=np.float32).reshape(2, 5)
-    assert set(np.unique(mask_from_array(soft, threshold=0.5))) == {0.0, 1.0}
-    with pytest.raises(MaskError, match="2-D"):
-        mask_from_array(np.zeros((2, 2, 2, 2)))
-    with pytest.raises(MaskError, match="channels"):
-        mask_from_array(np.zeros((4, 4, 2)))
 
 
 def test_size_mismatch_is_clear() -> None:
