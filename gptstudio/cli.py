@@ -12,15 +12,26 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from gptstudio import __version__
+from gptstudio import __version__, cli_args
 from gptstudio.core.errors import GptStudioError, ImageWriteError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CANCELLED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong option is one line naming the option and why, not the whole usage.
+
+    Subcommand parsers inherit the class, so ``gptstudio upscale --scale 40`` answers
+    "gptstudio upscale: argument --scale: scale must be above 1 and at most 16, not 40".
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see: {self.prog} --help)\n")
 
 
 def _add_io_arguments(p: argparse.ArgumentParser, task: str) -> None:
@@ -34,18 +45,22 @@ def _add_io_arguments(p: argparse.ArgumentParser, task: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it already exists")
     p.add_argument("--model", help="model id (see `gptstudio models`); default: the best installed")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: $GPTSTUDIO_DEVICE or auto)")
-    p.add_argument("--tile", type=int, help="tile size in pixels (0 = whole image; default: the model's)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP output quality (default 95)")
+    p.add_argument(
+        "--tile", type=cli_args.TILE, help="tile size in pixels (0 = whole image; default: the model's)"
+    )
+    p.add_argument(
+        "--quality", type=cli_args.QUALITY, default=95, help="JPEG/WebP output quality, 1-100 (default 95)"
+    )
     p.add_argument(
         "--max-megapixels",
-        type=float,
+        type=cli_args.MAX_MEGAPIXELS,
         help="refuse images larger than this (decompression-bomb guard; default 200)",
     )
 
 
 def build_parser(restore_available: bool | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``restore`` appears only when an engine can restore."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gptstudio",
         description="GPT Studio: denoise, restore and inpaint images with Transformers.",
     )
@@ -61,19 +76,24 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     d = sub.add_parser("denoise", help="remove noise from an image")
     _add_io_arguments(d, "denoise")
     d.add_argument(
-        "--strength", type=float, default=1.0, help="0 keeps the input, 1 removes the most (default 1)"
+        "--strength",
+        type=cli_args.STRENGTH,
+        default=1.0,
+        help="0 keeps the input, 1 removes the most (default 1)",
     )
     d.set_defaults(func=_cmd_denoise)
 
     if restore_available is None:
         restore_available = _task_available("restore")
     if restore_available:
-        from gptstudio.engines.base import RESTORE_MODES
+        from gptstudio.core.vocabulary import RESTORE_MODES
 
         r = sub.add_parser("restore", help="remove JPEG artefacts, blur and noise")
         _add_io_arguments(r, "restore")
         r.add_argument("--mode", choices=RESTORE_MODES, default="all", help="what to repair (default all)")
-        r.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 full effect")
+        r.add_argument(
+            "--strength", type=cli_args.STRENGTH, default=1.0, help="0 keeps the input, 1 full effect"
+        )
         r.set_defaults(func=_cmd_restore)
 
     i = sub.add_parser("inpaint", help="fill the masked area of an image")
@@ -81,24 +101,31 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     src = i.add_mutually_exclusive_group(required=True)
     src.add_argument("--mask", type=Path, help="mask image, white = fill (any mode, same size)")
     src.add_argument(
-        "--mask-from-alpha", action="store_true", help="fill the transparent pixels of the input"
+        "--mask-from-alpha",
+        action="store_true",
+        help="fill the transparent pixels of the input; the filled area becomes opaque",
     )
     i.add_argument("--prompt", default="", help="what to put in the masked area (prompted models)")
     i.add_argument("--negative-prompt", default="", help="what to avoid (prompted models)")
-    i.add_argument("--seed", type=int, help="seed for repeatable results (default: random)")
-    i.add_argument("--steps", type=int, default=12, help="sampling steps (generative models)")
-    i.add_argument("--feather", type=float, default=4.0, help="soften the mask edge by N pixels")
+    i.add_argument("--seed", type=cli_args.SEED, help="seed for repeatable results (default: random)")
+    i.add_argument("--steps", type=cli_args.STEPS, default=12, help="sampling steps (generative models)")
+    i.add_argument("--feather", type=cli_args.FEATHER, default=4.0, help="soften the mask edge by N pixels")
+    i.add_argument("--grow", type=cli_args.GROW, default=2, help="grow the mask by N pixels before filling")
     i.set_defaults(func=_cmd_inpaint)
 
     u = sub.add_parser("upscale", help="enlarge an image by any factor (model, then exact Lanczos resize)")
     _add_io_arguments(u, "upscale")
     u.add_argument(
-        "--scale", type=float, default=4.0, help="enlargement factor, above 1 and at most 16 (default 4)"
+        "--scale",
+        type=cli_args.SCALE,
+        default=4.0,
+        help="enlargement factor, above 1 and at most 16 (default 4)",
     )
     u.set_defaults(func=_cmd_upscale)
 
     n = sub.add_parser("info", help="print the parameters stored in an image this program wrote")
     n.add_argument("file", type=Path)
+    n.add_argument("--json", action="store_true", help="print them as one JSON object")
     n.set_defaults(func=_cmd_info)
 
     from gptstudio import cli_batch, cli_models
@@ -162,9 +189,10 @@ def _prepare(args: argparse.Namespace, task: str) -> tuple[Any, Path]:
 
 def _run_and_save(request: Any, output: Path, args: argparse.Namespace) -> int:
     from gptstudio import tasks
+    from gptstudio.cli_progress import ProgressBar
     from gptstudio.core.imageio import save_image
 
-    with _ProgressBar(request.task) as bar:
+    with ProgressBar(request.task) as bar:
         result = tasks.run(request, bar.state)
     if result.image.alpha is not None and output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
         print(f"note: {output.suffix} has no transparency; the alpha channel was dropped.", file=sys.stderr)
@@ -194,17 +222,18 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _cmd_inpaint(args: argparse.Namespace) -> int:
-    from gptstudio.core.masks import load_mask, mask_from_alpha
+    from gptstudio.core.masks import load_mask
     from gptstudio.tasks import InpaintRequest
 
     image, output = _prepare(args, "inpaint")
-    if args.mask_from_alpha:
-        mask = mask_from_alpha(image)
-    else:
+    mask = None
+    if not args.mask_from_alpha:  # with it, the task takes the hole from the alpha and fills it opaque
         mask = load_mask(args.mask, image.size, max_megapixels=args.max_megapixels)
     request = InpaintRequest(
         image=image,
         mask=mask,
+        mask_from_alpha=args.mask_from_alpha,
+        grow=args.grow,
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
         seed=args.seed,
@@ -226,48 +255,40 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    import json
+
     from gptstudio.core.imageio import read_params
 
     params = read_params(args.file)
     if not params:
         print(f"{args.file}: no GPT Studio parameters stored in this file.")
         return EXIT_FAILED
-    width = max(len(k) for k in params)
-    for key in sorted(params):
-        print(f"{key:<{width}}  {params[key]}")
+    if args.json:
+        print(json.dumps(params, indent=2, sort_keys=True, ensure_ascii=False))
+        return EXIT_OK
+    rows = _param_rows(params)
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
     return EXIT_OK
 
 
-class _ProgressBar:
-    """A tqdm bar on stderr fed by a :class:`TaskState`; Ctrl-C cancels the job cleanly."""
+def _param_rows(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Two columns for people: nested values flattened to dotted keys (``history.1.model``)."""
+    import json
 
-    def __init__(self, label: str) -> None:
-        from tqdm import tqdm
-
-        from gptstudio.core.progress import TaskState
-
-        self._bar = tqdm(
-            total=1000,
-            desc=label,
-            unit="‰",
-            leave=False,
-            file=sys.stderr,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
-            disable=None,  # shown on a terminal, silent when piped
-        )
-        self.state = TaskState(callback=self._update)
-
-    def _update(self, fraction: float, message: str) -> None:
-        self._bar.n = int(fraction * 1000)
-        if message:
-            self._bar.set_postfix_str(message, refresh=False)
-        self._bar.refresh()
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.close()
+    rows: list[tuple[str, str]] = []
+    for key in sorted(params):
+        value, name = params[key], f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += _param_rows(value, f"{name}.")
+        elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+            rows += _param_rows({str(i + 1): v for i, v in enumerate(value)}, f"{name}.")
+        elif isinstance(value, list):
+            rows.append((name, ", ".join(v if isinstance(v, str) else json.dumps(v) for v in value)))
+        else:
+            rows.append((name, value if isinstance(value, str) else json.dumps(value)))
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,10 +61,14 @@ def test_upscale_with_community_models_from_files(tmp_path: Path) -> None:
 def test_upscale_failures_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "in.png"
     _photo(src)
-    assert main(["upscale", str(src), "-o", str(tmp_path / "a.png"), "--scale", "40"]) == 1
+    with pytest.raises(SystemExit) as stop:  # refused while the options are read, before any work
+        main(["upscale", str(src), "-o", str(tmp_path / "a.png"), "--scale", "40"])
+    assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err == "gptstudio: The upscale factor must be above 1 and at most 16, not 40."
+    assert err.startswith("gptstudio upscale: argument --scale: scale must be above 1 and at most 16, not 40")
+    assert "\n" not in err
     assert main(["upscale", str(src), "-o", str(tmp_path / "b.png"), "--max-megapixels", "0.01"]) == 1
     err = capsys.readouterr().err.strip()
-    assert "160×120" in err and "--max-megapixels" in err and "\n" not in err
+    assert "160×120" in err and "--max-megapixels 0.02" in err and "\n" not in err
+    assert "0.019 megapixels" in err and "limit of 0.01 megapixels" in err and " 0 megapixels" not in err
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()

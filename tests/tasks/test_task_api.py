@@ -81,7 +81,9 @@ def test_inpaint_defaults_grow_and_feather_stay_near_the_mask() -> None:
     assert xs.min() >= 60 - reach and xs.max() < 76 + reach
 
 
-def test_cancelled_multi_tile_denoise_stops_and_writes_nothing(tmp_path: Path) -> None:
+def test_cancelled_multi_tile_denoise_stops_between_tiles() -> None:
+    # That a cancelled job writes nothing is checked where something writes: the command line
+    # (tests/test_cli_options.py), not here, where only the task runs.
     dirty = noisy(clean_picture(200, 260))
     progress: list[str] = []
     state = TaskState()
@@ -95,14 +97,11 @@ def test_cancelled_multi_tile_denoise_stops_and_writes_nothing(tmp_path: Path) -
             canceller.join()
 
     state.callback = on_progress
-    out = tmp_path / "result.png"
     with pytest.raises(CancelledError):
-        result = tasks.run(DenoiseRequest(image=from_array(dirty), model="classical-nlm", tile=64), state)
-        save_image(result.image, out)
+        tasks.run(DenoiseRequest(image=from_array(dirty), model="classical-nlm", tile=64), state)
     tiles = [m for m in progress if m.startswith("Tile ")]
     total = int(tiles[0].rsplit(" ", 1)[1])
     assert total >= 20 and len(tiles) == 2  # tile 2 finishes, tile 3 never starts
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_alpha_survives_a_task(tmp_path: Path) -> None:

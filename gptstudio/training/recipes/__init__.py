@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gptstudio.cli_args import float_option, int_option
+
 #: ``--recipe`` name -> module with ``main(argv)`` and ``train(options)``.
 RECIPES = {"restoration-default": "gptstudio.training.recipes.restoration_default"}
 
@@ -18,11 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="folder of clean training photos (CBSD432)")
     p.add_argument("--out", type=Path, default=None, help="where to write the exported .safetensors")
     p.add_argument("--run-dir", type=Path, default=None, help="checkpoint folder (default: user data)")
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget")
-    p.add_argument("--steps", type=int, default=None, help="number of optimiser steps")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    minutes = float_option("minutes", 0, above=True)
+    p.add_argument("--minutes", type=minutes, default=None, help="wall-time budget")
+    p.add_argument("--steps", type=int_option("steps", 1), default=None, help="number of optimiser steps")
+    p.add_argument("--lr", type=float_option("lr", 0, 1, above=True), default=1e-3, help="peak learning rate")
+    p.add_argument("--seed", type=int_option("seed", 0, 2**31 - 1), default=0)
+    p.add_argument("--threads", type=int_option("threads", 1), default=None, help="CPU threads for training")
     p.add_argument(
         "--val",
         type=Path,
@@ -30,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="folder of clean photos for a σ=25 PSNR in the log (repeat for several)",
     )
-    p.add_argument("--val-every", type=float, default=300.0, help="seconds between validations")
+    p.add_argument(
+        "--val-every",
+        type=float_option("val-every", 0, above=True),
+        default=300.0,
+        help="seconds between validations",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--init", type=Path, default=None, help="fine-tune: start from this .safetensors file")
     return p
