@@ -124,9 +124,7 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, Any]:
         # Only the header and metadata are read, so a huge picture is no danger here.
         with header_unchecked():
             opened = Image.open(path)
-        with opened as im:
-            if im.format == "PNG":
-                im.load()  # text chunks may follow the pixel data
+        with opened as im:  # not loaded: our writers put the text chunk before the pixel data
             return params_from_image(im)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{Path(path).name} cannot be read: {exc}") from exc

@@ -60,8 +60,9 @@ def load_image(path: str | os.PathLike[str], *, max_megapixels: float | None = N
             icc = im.info.get("icc_profile") or None
             exif = tiff_exif if im.format == "TIFF" else im.info.get("exif") or None
             params = params_from_image(im)
-            if _is_16bit_color(im, p):
-                data = _decode_16bit_color(p, orientation(exif), icc)
+            sixteen, grey_file = _sixteen_bit_colour(im, p)
+            if sixteen:
+                data = _decode_16bit_color(p, orientation(exif), icc, gray=grey_file)
             else:
                 im = ImageOps.exif_transpose(im) or im
                 data = _decode(im, icc)
@@ -153,18 +154,26 @@ def _decode(im: Image.Image, icc: bytes | None) -> ImageData:
     return ImageData(rgb=rgb, alpha=alpha, bit_depth=bit_depth, icc_profile=icc, gray=gray)
 
 
-def _is_16bit_color(im: Image.Image, path: Path) -> bool:
-    """Pillow decodes 16-bit RGB(A) PNG and TIFF to 8 bits, so we must notice them first."""
+def _sixteen_bit_colour(im: Image.Image, path: Path) -> tuple[bool, bool]:
+    """(16 bits that Pillow would reduce to 8, the file is grey) for PNG and TIFF.
+
+    Pillow decodes 16-bit RGB(A) PNG and TIFF, and 16-bit grey+alpha PNG (which it calls RGBA),
+    to 8 bits per channel, so we must notice them first, and read whether they are grey from the
+    file itself.
+    """
     if im.mode not in ("RGB", "RGBA", "LA"):
-        return False
+        return False, False
     if im.format == "PNG":
         with open(path, "rb") as handle:
             header = handle.read(26)
-        return len(header) >= 25 and header[24] == 16
+        # IHDR: bit depth at byte 24, colour type at 25 (0 grey, 4 grey + alpha).
+        return len(header) >= 26 and header[24] == 16, len(header) >= 26 and header[25] in (0, 4)
     if im.format == "TIFF":
-        bits = getattr(im, "tag_v2", {}).get(258)
-        return bool(bits) and max(bits if isinstance(bits, tuple) else (bits,)) == 16
-    return False
+        tags = getattr(im, "tag_v2", {})
+        bits = tags.get(258)
+        sixteen = bool(bits) and max(bits if isinstance(bits, tuple) else (bits,)) == 16
+        return sixteen, tags.get(262) in (0, 1)  # photometric: white/black is zero (grey)
+    return False, False
 
 
 #: EXIF orientation value -> the numpy operations that make the pixels upright (as Pillow's
@@ -180,11 +189,12 @@ _ORIENT = {
 }
 
 
-def _decode_16bit_color(path: Path, turn: int, icc: bytes | None) -> ImageData:
+def _decode_16bit_color(path: Path, turn: int, icc: bytes | None, *, gray: bool) -> ImageData:
     """Decode 16-bit colour with OpenCV (which keeps every bit), then apply EXIF orientation.
 
     Pillow reduces 16-bit RGB(A) PNG/TIFF, and 16-bit grey+alpha PNG, to 8 bits per channel.
     ``IMREAD_UNCHANGED`` does not rotate, so the orientation ``turn`` is applied here exactly once.
+    It turns grey+alpha into BGRA, so whether the file was grey comes from Pillow's mode.
     """
     import cv2
 
@@ -193,7 +203,7 @@ def _decode_16bit_color(path: Path, turn: int, icc: bytes | None) -> ImageData:
         raise ImageReadError(f"{path.name} is a 16-bit image that could not be decoded.")
     if raw.ndim == 2:
         raw = raw[:, :, None]
-    gray = raw.shape[2] <= 2
+    gray = gray or raw.shape[2] <= 2
     if raw.shape[2] == 1:
         arr = np.repeat(raw, 3, axis=2)
     elif raw.shape[2] == 2:  # grey + alpha

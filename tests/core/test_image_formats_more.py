@@ -31,8 +31,8 @@ PARAMS = {
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "webp", "tif"])
 def test_parameters_are_stored_in_every_format_beside_the_camera_exif(tmp_path: Path, ext: str) -> None:
-    src = tmp_path / "camera.jpg"
-    Image.fromarray(gradient(16, 20)).save(src, exif=exif_bytes(), icc_profile=srgb_icc(), quality=95)
+    src, icc = tmp_path / "camera.jpg", srgb_icc()  # one profile: its header holds the time it was made
+    Image.fromarray(gradient(16, 20)).save(src, exif=exif_bytes(), icc_profile=icc, quality=95)
     out = save_image(load_image(src), tmp_path / f"out.{ext}", params=PARAMS)
     stored = read_params(out)
     assert {k: stored[k] for k in PARAMS} == PARAMS
@@ -42,7 +42,7 @@ def test_parameters_are_stored_in_every_format_beside_the_camera_exif(tmp_path: 
         exif = im.getexif()
         assert exif.get(0x010F) == "TestCam"  # the camera's own data is kept
         assert exif.get_ifd(0x8769).get(0x9003) == "2024:01:02 03:04:05"
-        assert im.info.get("icc_profile") == srgb_icc()
+        assert im.info.get("icc_profile") == icc
 
 
 def test_jpeg_parameters_are_in_the_exif_user_comment_as_json(tmp_path: Path) -> None:
@@ -160,3 +160,18 @@ def test_opening_images_leaves_pillows_global_limit_alone(tmp_path: Path) -> Non
         [sys.executable, "-c", code, str(tmp_path / "wide.png")], capture_output=True, text=True
     )
     assert run.stdout.strip() == "ok", run.stderr
+
+
+def test_16bit_grey_with_alpha_keeps_every_bit_as_rgba(tmp_path: Path) -> None:
+    # No encoder at hand writes 16-bit grey+alpha (and 16-bit LA TIFF cannot be read back), so it
+    # is written as 16-bit RGBA: equal channels, the alpha and every bit kept.
+    from core_imgutil import read16_cv2, write_png16
+
+    values = random16(5, 6, 2)
+    image = load_image(write_png16(tmp_path / "la16.png", values))
+    assert image.gray and image.bit_depth == 16 and image.alpha is not None
+    for ext in ("png", "tif"):
+        back = read16_cv2(save_image(image, tmp_path / f"out.{ext}"))
+        assert back.shape == (5, 6, 4)
+        np.testing.assert_array_equal(back[:, :, 1], values[:, :, 0])
+        np.testing.assert_array_equal(back[:, :, 3], values[:, :, 1])
