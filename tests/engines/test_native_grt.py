@@ -189,6 +189,16 @@ def test_denoise_and_restore_tasks_run_the_engine(tiny_registered: GRTEngine) ->
     assert np.abs(jpeg - blind).max() > 1e-3  # the mode is an input of the network
 
 
+def test_tile_zero_runs_the_whole_image_in_one_pass(tiny_registered: GRTEngine) -> None:
+    rgb = np.random.default_rng(4).random((100, 130, 3), dtype=np.float32)  # tiled at the hint
+    for tile, tiles_expected in ((None, True), (0, False)):
+        messages: list[str] = []
+        state = TaskState(callback=lambda f, m, seen=messages: seen.append(m))
+        result = run(DenoiseRequest(image=from_array(rgb), tile=tile), state)
+        assert any(m.startswith("Tile ") for m in messages) == tiles_expected, (tile, messages)
+        assert result.params["tile"] == (32 if tile is None else tile)  # the engine's hint, or as asked
+
+
 def test_cancel_between_tiles(tiny_registered: GRTEngine) -> None:
     rgb = np.random.default_rng(3).random((200, 150, 3), dtype=np.float32)
     state = TaskState()
