@@ -37,10 +37,11 @@ def create_window(argv: list[str] | None = None) -> tuple[Any, Any]:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("gptstudio")
 
+    from gptstudio.app.appearance import saved_choice
     from gptstudio.app.main_window import MainWindow, app_icon
     from gptstudio.app.theme import apply_theme
 
-    apply_theme(app)
+    apply_theme(app, saved_choice())
 
     icon = app_icon()
     app.setWindowIcon(icon)  # type: ignore[attr-defined]

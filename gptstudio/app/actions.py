@@ -165,7 +165,11 @@ def build_menus(w: Any) -> None:
     view.addAction(w.act_show_mask)
     view.addAction(w.act_compare)
     view.addSeparator()
-    view.addAction(w.task_dock.toggleViewAction())
+    panel_toggle = w.task_dock.toggleViewAction()
+    panel_toggle.setText("&Task Panel")
+    panel_toggle.setStatusTip("Show or hide the task panel (remembered for the next start)")
+    view.addAction(panel_toggle)
+    w.view_menu = view  # the Theme submenu goes here (appearance.py)
     models = bar.addMenu("&Models")
     models.addAction(w.act_models)
     tools = bar.addMenu("&Tools")
@@ -183,7 +187,7 @@ def build_menus(w: Any) -> None:
 def build_toolbars(w: Any) -> None:
     main = QToolBar("Main")
     main.setObjectName("mainToolbar")
-    main.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    main.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for act in (
         w.act_open,
         w.act_save,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptstudio.app import compare_labels
 from gptstudio.app.mask_layer import ImageItem, MaskItem
 from gptstudio.app.tools import ShapeMode, Stroke, Tool, ToolSettings, apply_shape
 
@@ -285,9 +286,44 @@ class Canvas(QGraphicsView):
             self.before_item.setVisible(False)
         if self.mask_item is not None:
             self.mask_item.setVisible(self._mask_visible and not self._holding_compare)
+        self.viewport().update()  # the captions move with the split
 
     def showing_before(self) -> bool:
         return self.before_item.isVisible()
+
+    def hold_compare(self, on: bool) -> None:
+        """The compare key held (True) or let go: the whole original, captioned "Before"."""
+        if on != self._holding_compare and (self.has_image() or not on):
+            self._holding_compare = on
+            self._update_compare()
+
+    def compare_captions(self) -> list[compare_labels.Caption]:
+        """The "Before"/"After" captions shown now, in viewport pixels (none when not comparing)."""
+        if not self.has_image() or not self.showing_before():
+            return []
+        w, h = self.image_size()
+        image = self.mapFromScene(QRectF(0, 0, w, h)).boundingRect()
+        split_x = None
+        if self._split is not None:
+            split_x = float(self.mapFromScene(QPointF(w * self._split, 0)).x())
+        return compare_labels.layout(
+            self.font(), QRectF(self.viewport().rect()), QRectF(image), split_x, self._holding_compare
+        )
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """Over everything, in screen pixels: the compare captions."""
+        super().drawForeground(painter, rect)
+        captions = self.compare_captions()
+        if captions:
+            painter.save()
+            painter.resetTransform()
+            compare_labels.paint(painter, self.font(), captions)
+            painter.restore()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.showing_before():  # the captions stay put on screen: repaint, do not scroll them
+            self.viewport().update()
 
     # --- selection --------------------------------------------------------------------------
 
@@ -311,8 +347,7 @@ class Canvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             self.outline.setVisible(False)
         elif key == COMPARE_KEY and not event.isAutoRepeat():
-            self._holding_compare = True
-            self._update_compare()
+            self.hold_compare(True)
         elif key == Qt.Key.Key_Escape and (self._lasso is not None or self._shape_start is not None):
             self._cancel_shape()
         else:
@@ -329,8 +364,7 @@ class Canvas(QGraphicsView):
             self._pan_from = None
             self._tools_changed()
         elif event.key() == COMPARE_KEY:
-            self._holding_compare = False
-            self._update_compare()
+            self.hold_compare(False)
         else:
             super().keyReleaseEvent(event)
 
@@ -438,9 +472,7 @@ class Canvas(QGraphicsView):
     def focusOutEvent(self, event: object) -> None:
         # a key released while another widget had focus must not leave us panning or comparing
         self._space = False
-        if self._holding_compare:
-            self._holding_compare = False
-            self._update_compare()
+        self.hold_compare(False)
         super().focusOutEvent(event)  # type: ignore[arg-type]
 
     def _tools_changed(self) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from gptstudio.app import actions
 from gptstudio.app import settings as app_settings
+from gptstudio.app.appearance import Appearance
 from gptstudio.app.autosave import Autosaver
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.document import Document, Snapshot
@@ -30,6 +31,7 @@ from gptstudio.app.models_dialog import ModelsDialog
 from gptstudio.app.models_menu import ModelsMenu
 from gptstudio.app.recovery import Recovery
 from gptstudio.app.session import OPEN_FILTER, DocumentSession
+from gptstudio.app.shortcuts import KeyRouter
 from gptstudio.app.task_panel import TaskPanel
 from gptstudio.app.tools import ToolSettings
 
@@ -56,9 +58,10 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Task", self)
         dock.setObjectName("taskDock")
         dock.setWidget(self.panel)
-        dock.setFeatures(
+        dock.setFeatures(  # closable: View > Task Panel shows and hides it
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.task_dock = dock
@@ -80,7 +83,9 @@ class MainWindow(QMainWindow):
         actions.build_actions(self)
         actions.build_menus(self)
         actions.build_toolbars(self)
+        self.appearance = Appearance(self)
         self._build_status_bar()
+        self.keys = KeyRouter(self)
         self.split_slider.valueChanged.connect(self._split_moved)
         self.session.document_changed.connect(self._document_changed)
         self.session.state_changed.connect(self._update_title)
@@ -291,6 +296,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.session.closed = True
+        self.keys.detach()
         self.loader.wait()
         self.session.files.runner.wait()  # a save in flight is finished, never cut off
         if not self.controller.shutdown():

@@ -25,7 +25,8 @@ class ToolOptionsBar(QToolBar):
     ) -> None:
         super().__init__("Tool options", parent)
         self.setObjectName("toolOptions")
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # icons only: with the size, hardness, shape and split controls it must fit a laptop screen
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.tools, self.tool_actions = tools, tool_actions
         for act in tool_actions.values():
             self.addAction(act)
