@@ -3,9 +3,10 @@
 Why not tqdm's own ``{remaining}``: a task reports fractions, not item counts, from several
 stages (loading a model at 0 %, tiles, a resize), and restarts at 0 % when it retries with smaller
 tiles after running out of memory. tqdm's estimate counts from the bar's creation and shows a
-jumpy guess from the first update ("00:00<00:02" for a job that takes a minute). Here the rate is
-measured from when the progress started moving (and again after a restart), and the time left is
-shown only once a job has run for a few seconds, as "about 1:20 left".
+jumpy guess from the first update ("00:00<00:02" for a job that takes a minute). Here
+:class:`gptstudio.core.progress.TimeLeft` measures the rate from when the progress started moving
+(and again after a restart), and the time left is shown only once a job has run for a few
+seconds, as "about 1:20 left".
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-from gptstudio.core.progress import TaskState
-
-#: A job shorter than this never shows a time-left guess (it would only flicker).
-SHOW_AFTER_SECONDS = 3.0
-#: Progress (as a fraction) needed since the rate was last measured from, before guessing.
-MIN_PROGRESS = 0.02
+from gptstudio.core.progress import TaskState, TimeLeft
 
 
 def clock_text(seconds: float) -> str:
@@ -29,14 +25,6 @@ def clock_text(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def time_left(fraction: float, since: float, start_fraction: float) -> float | None:
-    """Seconds left at the rate measured over the last ``since`` seconds, or None if unknown."""
-    done = fraction - start_fraction
-    if done < MIN_PROGRESS or since <= 0 or fraction >= 1.0:
-        return None
-    return (1.0 - fraction) * since / done
 
 
 class ProgressBar:
@@ -57,10 +45,8 @@ class ProgressBar:
         from tqdm import tqdm
 
         self._clock = clock
-        self._label = label
         self._start = clock()
-        self._rate_from: tuple[float, float] | None = None  # (time, fraction) the rate is measured from
-        self._last = 0.0
+        self._time_left = TimeLeft(self._start)
         self._bar = tqdm(
             total=1000,
             desc=label,
@@ -79,16 +65,9 @@ class ProgressBar:
     def status(self, fraction: float, message: str) -> str:
         """The text after the bar: elapsed, time left (once known), the task's message."""
         now = self._clock()
-        if self._rate_from is None or fraction < self._last:  # first report, or a restart (retry)
-            self._rate_from = (now, fraction)
-        elif fraction <= self._rate_from[1]:  # still at the start (loading): measure from later on
-            self._rate_from = (now, fraction)
-        self._last = fraction
-        elapsed = now - self._start
-        parts = [clock_text(elapsed)]
-        since, start_fraction = now - self._rate_from[0], self._rate_from[1]
-        left = time_left(fraction, since, start_fraction)
-        if left is not None and elapsed >= SHOW_AFTER_SECONDS:
+        parts = [clock_text(now - self._start)]
+        left = self._time_left.update(fraction, now)
+        if left is not None:
             parts.append(f"about {clock_text(left)} left")
         if message:
             parts.append(message)

@@ -93,3 +93,31 @@ class TaskState:
             _start=self._start + span * start,
             _end=self._start + span * end,
         )
+
+
+class TimeLeft:
+    """How long a job still needs, from the rate since its progress started moving.
+
+    Why not ``elapsed × (1 − f) / f`` from the start: a job spends its first seconds loading a model
+    at 0 %, and starts again at 0 % when it retries with smaller tiles after running out of GPU
+    memory; counting those seconds promises too much or too little. The rate is measured from the
+    last report before the progress moved (and again after a restart), and no guess is given
+    before the job has run ``show_after`` seconds. Qt-free, so the editor and the CLI share it.
+    """
+
+    def __init__(self, start: float, *, show_after: float = 3.0, min_progress: float = 0.02) -> None:
+        self.start = start
+        self.show_after = show_after
+        self.min_progress = min_progress
+        self._from: tuple[float, float] | None = None  # (time, fraction) the rate is measured from
+        self._last = 0.0
+
+    def update(self, fraction: float, now: float) -> float | None:
+        """Record a report; return the seconds left, or None while unknown or too early to say."""
+        if self._from is None or fraction < self._last or fraction <= self._from[1]:
+            self._from = (now, fraction)  # first report, a restart, or still where it started
+        self._last = fraction
+        since, done = now - self._from[0], fraction - self._from[1]
+        if now - self.start < self.show_after or done < self.min_progress or since <= 0 or fraction >= 1:
+            return None
+        return (1.0 - fraction) * since / done

@@ -81,3 +81,17 @@ def test_preview_callback_optional() -> None:
     TaskState().show_preview("ignored without a callback")
     TaskState(preview=shown.append).show_preview("frame")
     assert shown == ["frame"]
+
+
+def test_time_left_ignores_loading_and_restarts() -> None:
+    from gptstudio.core.progress import TimeLeft
+
+    eta = TimeLeft(start=0.0)
+    assert eta.update(0.0, 0.0) is None
+    assert eta.update(0.0, 5.0) is None  # five seconds of loading at 0 %
+    assert eta.update(0.2, 7.0) == pytest.approx(8.0)  # 20 % in 2 s: 8 s for the other 80 %
+    assert eta.update(0.0, 8.0) is None  # out of memory: starting again with smaller tiles
+    assert eta.update(0.5, 13.0) == pytest.approx(5.0)
+    quick = TimeLeft(start=0.0)
+    quick.update(0.0, 0.0)
+    assert quick.update(0.9, 1.0) is None  # a one-second job gets no guess
