@@ -151,3 +151,18 @@ def test_view_task_panel_toggles_and_is_remembered(qtbot, window) -> None:  # ty
         second.shutdown()
         second.close()
         second.deleteLater()
+
+
+def test_loader_mask_is_built_with_numpy_and_matches_qpainter(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The loader's mask (numpy, lets go of the GIL: no GUI stall while a big photo opens) has the
+    same pixels as the GUI thread's QPainter path."""
+    from gptstudio.app.mask_layer import BAND, mask_image, read_alpha, write_alpha
+
+    h, w = BAND + 45, 517
+    alpha = np.random.default_rng(0).integers(0, 256, (h, w), dtype=np.uint8)
+    ref = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    write_alpha(ref, alpha)
+    built = mask_image(w, h, alpha)
+    assert built == ref
+    assert np.array_equal(read_alpha(built), alpha)
+    assert not read_alpha(mask_image(w, h)).any()
