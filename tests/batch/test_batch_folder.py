@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_classical_engines_run_a_file_per_core() -> None:
     from gptstudio.engines.classical import nlm
 
     options = BatchOptions(task="denoise", input_dir=Path("."), output_dir=Path("out"))
-    assert files_in_flight(nlm.INFO, options) == min(__import__("os").cpu_count() or 1, 8)
+    assert files_in_flight(nlm.INFO, options) == min(os.cpu_count() or 1, 8)
     assert files_in_flight(registry.info("grt-restoration"), options) == 1
 
 
