@@ -19,6 +19,8 @@ seed stay one at a time: seeding is process-wide.
 Stopping: ``state.cancel()`` (or :meth:`BatchRunner.cancel`, what the first Ctrl-C does) lets the
 file(s) on the model finish and be written, starts no more, and ends the manifest with a
 "cancelled" record; :meth:`BatchRunner.abort` also stops the current file between its tiles.
+:meth:`BatchRunner.pause` holds the model before its next file (the files on it finish), for the
+app's Pause button; the time left leaves the paused time out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -74,11 +77,16 @@ class BatchRunner:
         options: BatchOptions,
         state: TaskState | None = None,
         on_record: RecordCallback | None = None,
+        on_start: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options
         self.state = state or TaskState()
         self.on_record = on_record
+        #: ``on_start(rel)``: a file goes onto the model (from a model thread), so a list can say "running".
+        self.on_start = on_start
         self._abort = CancelToken()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
 
     def cancel(self) -> None:
         """Stop after the file(s) now on the model; they are finished and written."""
@@ -88,13 +96,25 @@ class BatchRunner:
         """Stop now: the current file is dropped between tiles (nothing half-written)."""
         self.state.cancel()
         self._abort.cancel()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Start no new file until :meth:`resume` (or a cancel); the file(s) on the model finish."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
 
     def run(self) -> BatchSummary:
         session = Session(self.options, self.state, self.on_record)
         workers = files_in_flight(session.info, self.options)
         cpu_parallel = workers > 1 and session.info.devices == ("cpu",)
         with _opencv_threads(1 if cpu_parallel else None):
-            return _Pipeline(session, workers, self._abort).run()
+            return _Pipeline(session, workers, self._abort, self._running, self.on_start).run()
 
 
 def run_batch(
@@ -105,10 +125,19 @@ def run_batch(
 
 
 class _Pipeline:
-    def __init__(self, session: Session, workers: int, abort: CancelToken) -> None:
+    def __init__(
+        self,
+        session: Session,
+        workers: int,
+        abort: CancelToken,
+        running: threading.Event | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> None:
         self.s = session
         self.workers = workers
         self.abort = abort
+        self.running = running
+        self.on_start = on_start
         self.decoded: queue.Queue[Job | None] = queue.Queue(maxsize=workers + 1)
         self.results: queue.Queue[Job | None] = queue.Queue(maxsize=workers + 1)
         self.errors: list[BaseException] = []
@@ -213,9 +242,12 @@ class _Pipeline:
             job = self.decoded.get()
             if job is None:
                 return
+            self._wait_while_paused()
             if s.stopping:
                 continue  # decoded but not started: counted as not started at the end
             s.file_started()
+            if self.on_start is not None:
+                self.on_start(job.item.rel)
             finished = s.summary.done + s.summary.skipped + s.summary.failed
 
             def progress(fraction: float, message: str, rel: str = job.item.rel, n: int = finished) -> None:
@@ -230,6 +262,16 @@ class _Pipeline:
                 s.finish(record(s.ctx, job, FAILED))
                 continue
             self.results.put(job)
+
+    def _wait_while_paused(self) -> None:
+        """Hold here while paused (a cancel ends the pause); the pause is not counted as work time."""
+        if self.running is None or self.running.is_set():
+            return
+        began = time.perf_counter()
+        while not self.running.wait(0.1):
+            if self.s.stopping:
+                break
+        self.s.exclude_pause(time.perf_counter() - began)
 
     def _write(self) -> None:
         s = self.s

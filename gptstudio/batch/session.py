@@ -169,6 +169,12 @@ class Session:
             if self._first_run_start is None:
                 self._first_run_start = time.perf_counter()
 
+    def exclude_pause(self, seconds: float) -> None:
+        """Leave a pause out of the pace (the time-left estimate), as if the files ran later."""
+        with self._lock:
+            if self._first_run_start is not None:
+                self._first_run_start += seconds
+
     def finish(self, record: dict[str, Any]) -> None:
         """Count one file's record, append it to the manifest, tell the listeners."""
         status = record["status"]
