@@ -104,6 +104,9 @@ def build_actions(w: Any) -> None:
         None,
         "Download, import and remove models for each task",
     )
+    w.act_batch = _action(
+        w, "&Batch…", w.show_batch, None, "Run a task on every image of a folder (resumable)"
+    )
     w.act_about = _action(w, "&About GPT Studio", w.show_about)
     w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, SK.HelpContents)
     w.tool_group = QActionGroup(w)
@@ -179,6 +182,8 @@ def build_menus(w: Any) -> None:
     tools.addSeparator()
     tools.addAction(w.act_run)
     tools.addAction(w.act_cancel)
+    tools.addSeparator()
+    tools.addAction(w.act_batch)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.act_shortcuts)
     help_menu.addAction(w.act_about)

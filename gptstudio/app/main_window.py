@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QShowEvent, QUndoStack
@@ -34,6 +35,9 @@ from gptstudio.app.session import OPEN_FILTER, DocumentSession
 from gptstudio.app.shortcuts import KeyRouter
 from gptstudio.app.task_panel import TaskPanel
 from gptstudio.app.tools import ToolSettings
+
+if TYPE_CHECKING:
+    from gptstudio.app.batch_dialog import BatchDialog
 
 UNDO_LIMIT = 100
 
@@ -79,6 +83,7 @@ class MainWindow(QMainWindow):
         self.session.saved = self.autosaver.mark_changed
         self.recovery = Recovery(self.session, self.autosaver)
         self.models = ModelsMenu(self, self.panel, self._notify)
+        self.batch_dialog: BatchDialog | None = None  # made on first use (Tools > Batch…)
 
         actions.build_actions(self)
         actions.build_menus(self)
@@ -244,6 +249,21 @@ class MainWindow(QMainWindow):
     def show_models(self, task: str | None = None) -> ModelsDialog:
         return self.models.show(task)
 
+    def show_batch(self) -> BatchDialog:
+        """The Batch dialog (one per window, non-modal: editing goes on while a folder runs)."""
+        from gptstudio.app.batch_dialog import BatchDialog
+
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+        return self.batch_dialog
+
+    def _confirm_stop_batch(self) -> bool:
+        d = self.batch_dialog
+        return d is None or not d.running() or d.confirm_stop()
+
     def show_about(self) -> None:
         show_about(self, self.windowIcon())
 
@@ -283,7 +303,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closed and not (self.confirm_discard() and self.models.confirm_stop_downloads()):
+        if not self._closed and not (
+            self.confirm_discard() and self.models.confirm_stop_downloads() and self._confirm_stop_batch()
+        ):
             event.ignore()
             return
         self._save_window_state()
@@ -303,6 +325,8 @@ class MainWindow(QMainWindow):
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():
             print("GPT Studio: a download did not stop in time; its thread is abandoned.", file=sys.stderr)
+        if self.batch_dialog is not None and not self.batch_dialog.shutdown():
+            print("GPT Studio: the batch did not stop in time; its thread is abandoned.", file=sys.stderr)
         self.autosaver.discard()
 
     def centre_on_screen(self) -> None:
