@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon, QImage, QPixmap
+from PySide6.QtGui import QCloseEvent, QIcon, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -99,6 +99,11 @@ class BatchDialog(QDialog):
         self.close_button.clicked.connect(self.close)
         self.form.restore_settings(app_settings.settings())
         self.replan()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.running():
+            self.form.refresh_models()  # a model may have been installed since the dialog was made
 
     # --- planning -------------------------------------------------------------------------------------
 

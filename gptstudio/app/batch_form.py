@@ -63,6 +63,7 @@ def _folder_row(edit: QLineEdit, pick: Any) -> QHBoxLayout:
     row.setContentsMargins(0, 0, 0, 0)
     button = QToolButton()
     button.setText("…")
+    button.setObjectName(f"{edit.objectName()}Pick")
     button.setToolTip("Choose")
     button.clicked.connect(pick)
     row.addWidget(edit, 1)
@@ -172,10 +173,17 @@ class BatchForm(QWidget):
         return index >= 0
 
     def _task_changed(self) -> None:
+        self.refresh_models()
+
+    def refresh_models(self) -> None:
+        """Re-read the task's installed models (one may have been downloaded); keeps the choice."""
+        current = self.model_combo.currentData()
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for info in registry.models_for(self.task()):
             self.model_combo.addItem(info.name, info.id)
+        if current:
+            self.model_combo.setCurrentIndex(max(self.model_combo.findData(current), 0))
         self.model_combo.blockSignals(False)
         self._update_rows()
 
