@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon, QImage, QPixmap, QShowEvent
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -22,21 +22,19 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from gptstudio.app import settings as app_settings
 from gptstudio.app.background import BackgroundRunner
+from gptstudio.app.batch_files import BatchFileList
 from gptstudio.app.batch_form import BatchForm
-from gptstudio.app.batch_worker import THUMB, BatchThread, Preview, preview
+from gptstudio.app.batch_worker import BatchThread, Preview, preview
 from gptstudio.app.error_dialog import error_dialog
 from gptstudio.batch import BatchOptions, BatchSummary
 from gptstudio.core.errors import GptStudioError
 
-COL_FILE, COL_STATUS, COL_RESULT = range(3)
 #: How long a window's close waits for the current file before dropping it between tiles.
 CLOSE_GRACE_S = 10.0
 
@@ -49,13 +47,7 @@ class BatchDialog(QDialog):
         self.setModal(False)
         self.resize(980, 620)
         self.form = BatchForm()
-        self.files = QTreeWidget(objectName="batchFiles")
-        self.files.setHeaderLabels(["File", "Status", "Result"])
-        self.files.setRootIsDecorated(False)
-        self.files.setUniformRowHeights(True)
-        self.files.setIconSize(QSize(THUMB, THUMB))
-        self.files.setColumnWidth(COL_FILE, 260)
-        self.files.setColumnWidth(COL_STATUS, 110)
+        self.files = BatchFileList()
         self.plan_label = QLabel(objectName="batchPlan", wordWrap=True)
         right = QVBoxLayout()
         right.addWidget(self.plan_label)
@@ -89,10 +81,10 @@ class BatchDialog(QDialog):
         self._start_when_planned = False
         self._close_when_stopped = False
         self._shut = False
-        self._rows: dict[str, QTreeWidgetItem] = {}
+        self._keep_rows = False  # after a run: its statuses and thumbnails stay until the form changes
         self._replan_timer = QTimer(self, singleShot=True, interval=250)
         self._replan_timer.timeout.connect(self.replan)
-        self.form.changed.connect(self._replan_timer.start)
+        self.form.changed.connect(self._form_changed)
         self.start_button.clicked.connect(self.start)
         self.pause_button.toggled.connect(self._pause_toggled)
         self.cancel_button.clicked.connect(self.cancel)
@@ -110,6 +102,10 @@ class BatchDialog(QDialog):
     def running(self) -> bool:
         return self.thread is not None
 
+    def _form_changed(self) -> None:
+        self._keep_rows = False
+        self._replan_timer.start()
+
     def replan(self) -> None:
         """Plan the current choices on the background thread (again once a running plan ends)."""
         if self.running():
@@ -124,8 +120,7 @@ class BatchDialog(QDialog):
 
     def _show_plan_problem(self, text: str) -> None:
         self._plan, self._planned_options = None, None
-        self.files.clear()
-        self._rows.clear()
+        self.files.clear_rows()
         self.plan_label.setText(text)
         self.start_button.setEnabled(False)
         self._start_when_planned = False
@@ -138,16 +133,7 @@ class BatchDialog(QDialog):
         if self._shut or self.running() or options != self._current_options():
             return  # the choices changed meanwhile; their own plan follows
         self._plan, self._planned_options = plan, options
-        self.files.clear()
-        self._rows.clear()
-        for item in plan.items:
-            done = item.rel in plan.already_done
-            row = QTreeWidgetItem([item.rel, "done earlier" if done else "waiting", ""])
-            if item.problem:
-                row.setText(COL_STATUS, "will fail")
-                row.setToolTip(COL_STATUS, item.problem)
-            self._rows[item.rel] = row
-        self.files.addTopLevelItems(list(self._rows.values()))
+        self.files.show_plan(plan, keep=self._keep_rows)
         count, done = len(plan.items), len(plan.already_done)
         text = f"{count} image{'s' * (count != 1)} to process."
         if done:
@@ -178,13 +164,10 @@ class BatchDialog(QDialog):
         s = app_settings.settings()
         self.form.save_settings(s)
         s.sync()
-        for row in self._rows.values():
-            if row.text(COL_STATUS) == "waiting":
-                row.setIcon(COL_RESULT, QIcon())
         thread = BatchThread(options, self)
-        thread.file_started.connect(self._file_started)
-        thread.file_recorded.connect(self._file_recorded)
-        thread.thumbnail_ready.connect(self._thumbnail)
+        thread.file_started.connect(self.files.file_started)
+        thread.file_recorded.connect(self.files.file_recorded)
+        thread.thumbnail_ready.connect(self.files.thumbnail)
         thread.progress.connect(self._progress)
         thread.finished_batch.connect(self._finished)
         thread.failed.connect(self._failed)
@@ -222,40 +205,17 @@ class BatchDialog(QDialog):
             self.pause_button.setEnabled(False)
             self.status.setText("Stopping after the current file…")
 
-    def _row(self, rel: str) -> QTreeWidgetItem:
-        row = self._rows.get(rel)
-        if row is None:
-            row = self._rows[rel] = QTreeWidgetItem([rel, "", ""])
-            self.files.addTopLevelItem(row)
-        return row
-
-    def _file_started(self, rel: str) -> None:
-        row = self._row(rel)
-        row.setText(COL_STATUS, "running")
-        self.files.scrollToItem(row)
-
-    def _file_recorded(self, record: dict[str, Any]) -> None:
-        row = self._row(str(record.get("path")))
-        status, reason = str(record.get("status")), str(record.get("reason") or "")
-        row.setText(COL_STATUS, status)
-        row.setToolTip(COL_STATUS, reason)
-        row.setToolTip(COL_FILE, f"{record.get('path')} → {record.get('output')}")
-
-    def _thumbnail(self, rel: str, image: QImage) -> None:
-        self._row(rel).setIcon(COL_RESULT, QIcon(QPixmap.fromImage(image)))
-
     def _progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(fraction * 1000))
         if not self.pause_button.isChecked() and self.cancel_button.isEnabled():
             self.status.setText(message)
 
     def _finished(self, summary: BatchSummary) -> None:
-        for row in self._rows.values():
-            if row.text(COL_STATUS) in ("waiting", "running"):
-                row.setText(COL_STATUS, "not started")
+        self.files.mark_not_started()
         if not summary.cancelled:
             self.progress.setValue(1000)
-        self.status.setText(summary.line().capitalize())
+        line = summary.line()
+        self.status.setText(line[:1].upper() + line[1:])
 
     def _failed(self, exc: object) -> None:
         self.status.setText("The batch did not run.")
@@ -276,6 +236,7 @@ class BatchDialog(QDialog):
             self._close_when_stopped = False
             self.close()
         else:
+            self._keep_rows = True
             self._replan_timer.start()  # the counts of what is done have changed
 
     # --- closing ------------------------------------------------------------------------------------

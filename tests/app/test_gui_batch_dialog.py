@@ -15,7 +15,8 @@ from gui_helpers import make_image
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QToolButton
 
-from gptstudio.app.batch_dialog import COL_RESULT, COL_STATUS, BatchDialog
+from gptstudio.app.batch_dialog import BatchDialog
+from gptstudio.app.batch_files import COL_RESULT, COL_STATUS
 from gptstudio.app.stall_meter import StallMeter
 
 
@@ -25,7 +26,7 @@ def _records(out: Path, kind: str = "file") -> list[dict]:
 
 
 def _statuses(dialog: BatchDialog) -> dict[str, str]:
-    return {rel: row.text(COL_STATUS) for rel, row in dialog._rows.items()}
+    return dialog.files.statuses()
 
 
 def _folder(root: Path, count: int, corrupt: bool = False) -> Path:
@@ -54,7 +55,7 @@ def _choose(qtbot, dialog: BatchDialog, monkeypatch, src: Path, out: Path) -> No
 
 
 def _wait_planned(qtbot, dialog: BatchDialog, files: int) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: len(dialog._rows) == files and dialog.start_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: len(dialog.files.rows) == files and dialog.start_button.isEnabled(), timeout=5000)
 
 
 def _wait_stopped(qtbot, dialog: BatchDialog) -> None:  # type: ignore[no-untyped-def]
@@ -78,13 +79,17 @@ def test_upscale_a_folder_rows_turn_done_with_thumbnails_and_a_corrupt_file_fail
     statuses = _statuses(dialog)
     good = {"img0.png": "done", "img2.png": "done", "sub/img1.png": "done"}
     assert statuses == {"broken.png": "failed", **good}
-    assert dialog._rows["broken.png"].toolTip(COL_STATUS)  # the reason, as a tooltip
+    assert dialog.files.rows["broken.png"].toolTip(COL_STATUS)  # the reason, as a tooltip
     for rel in ("img0.png", "img2.png", "sub/img1.png"):
-        assert not dialog._rows[rel].icon(COL_RESULT).isNull()  # a result thumbnail
+        assert not dialog.files.rows[rel].icon(COL_RESULT).isNull()  # a result thumbnail
         with Image.open(out / rel) as im:
             assert im.size == (64, 48)
     assert dialog.progress.value() == 1000
     assert dialog.status.text().startswith("Done 3, skipped 0, failed 1")
+
+    qtbot.waitUntil(lambda: "3 already done, will be skipped" in dialog.plan_label.text(), timeout=5000)
+    assert _statuses(dialog) == statuses  # planned again, the run's failure and thumbnails stay listed
+    assert not dialog.files.rows["img0.png"].icon(COL_RESULT).isNull()
 
     again = BatchDialog()  # the last settings are remembered
     qtbot.addWidget(again)
