@@ -33,8 +33,15 @@ GOOD = ["nested/deeper/deep16.png", "nested/pic.webp", "photo.jpg", "top.png"]
 BAD = {"big.png": "megapixels", "nested/broken.jpg": "damaged", "nested/notes.png": "not an image"}
 
 
+_SRGB: list[bytes] = []
+
+
 def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """One sRGB profile per test session: a profile's header holds the second it was made, so two
+    made a second apart differ and a comparison of "the same profile" would fail by the clock."""
+    if not _SRGB:
+        _SRGB.append(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    return _SRGB[0]
 
 
 def exif_bytes() -> bytes:
