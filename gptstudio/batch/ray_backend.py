@@ -7,7 +7,10 @@ shared :class:`~gptstudio.batch.session.Session`); the planned files become a Ra
 Each actor loads the model once in its constructor and keeps it for every file it gets; per file
 it runs the very functions the local runner uses (:func:`gptstudio.batch.work.process_file`:
 hash, resume decision, decode, task, atomic write) and returns the manifest record, which the
-driver appends. Outputs are therefore byte-identical to a local run.
+driver appends. Outputs are therefore byte-identical to a local run — for learned models on the
+CPU when each actor has as many threads (``cpus_per_worker``) as the local run had cores: torch
+sums in an order that depends on its thread count, and one thread instead of two moves a few
+pixels by one level. Classical engines give the same bytes whatever the count.
 
 Pool size: one actor per GPU (``num_gpus=1``) when the cluster has GPUs and the model can use
 them, else one per ``cpus_per_worker`` CPUs; ``workers`` overrides the count.
