@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.error_dialog import error_dialog
 from gptstudio.app.history import HistoryEntry, HistoryStore, ResultCommand
+from gptstudio.app.history_mask import ClearsMask
 from gptstudio.app.history_pixels import Edit, Pixels, patched
 from gptstudio.app.landing import apply_region
 from gptstudio.app.session import DocumentSession
@@ -73,6 +74,11 @@ class JobsController(QObject):
         w.cancelled.connect(self._cancelled)
         w.notice.connect(self._notice)
         session.document_changed.connect(self._document_changed)
+        self._mask_timer = QTimer(self)
+        self._mask_timer.setSingleShot(True)
+        self._mask_timer.setInterval(150)
+        self._mask_timer.timeout.connect(self._check_mask)
+        undo_stack.indexChanged.connect(self._mask_changed)
 
     def run(self) -> int | None:
         """Send the panel's task to the worker; returns the job id (None when nothing was sent)."""
@@ -83,9 +89,11 @@ class JobsController(QObject):
         task = self.panel.current_task()
         try:
             # the mask goes as uint8 (one copy, ~10 ms on 24 MP); the worker makes it float
-            mask = self.canvas.mask_item.alpha() if task in ("inpaint", "generate") else None
-            if task == "inpaint" and (mask is None or not mask.any()):
-                raise MaskError("The mask is empty: paint over the area to fill first (brush: B).")
+            mask = self.canvas.mask_item.alpha() if self.panel.uses_mask() else None
+            if mask is not None and not mask.any():
+                if task == "inpaint" and not self.panel.fills_transparent():
+                    raise MaskError("The mask is empty: paint over the area to fill first (brush: B).")
+                mask = None  # no mask: a filter acts on the whole image, a fill on the transparent area
             request = self.panel.build_request(doc.image, mask)
         except GptStudioError as exc:
             error_dialog(self.widget, exc)
@@ -94,7 +102,9 @@ class JobsController(QObject):
         self.jobs[job_id] = QueuedJob(self.session.generation, request)
         self.panel.set_running(True)
         queued = len(self.controller.active_jobs())
-        self.panel.status.setText("Waiting for the previous job…" if queued > 1 else "Starting…")
+        self.panel.run_box.set_waiting(queued - 1)
+        if queued == 1:
+            self.panel.status.setText("Starting…")
         return job_id
 
     def cancel_all(self) -> None:
@@ -106,8 +116,24 @@ class JobsController(QObject):
         if self.jobs:
             self.controller.cancel_all()
             self.jobs.clear()
+        self.panel.run_box.reset()  # nothing said about the previous image stays
+        doc = self.session.document
+        self.panel.set_document_alpha(doc is not None and doc.image.alpha is not None)
+        self._mask_changed()
+
+    def _mask_changed(self) -> None:
+        """Tell the panel whether a mask is painted ("Applies to: the masked area"); debounced, as
+        reading a 24-MP mask costs a few ms and strokes come in bursts."""
+        if not self._mask_timer.isActive():
+            self._mask_timer.start()
+
+    def _check_mask(self) -> None:
+        mask = self.canvas.mask_item
+        self.panel.set_masked(mask is not None and self.session.document is not None and not mask.is_empty())
 
     def _started(self, job_id: int) -> None:
+        self.panel.run_box.job_started()
+        self.panel.run_box.set_waiting(max(len(self.controller.active_jobs()) - 1, 0))
         self.panel.set_progress(0.0, "Working…")
 
     def _progress(self, job_id: int, fraction: float, message: str) -> None:
@@ -153,9 +179,13 @@ class JobsController(QObject):
             entry.mask_after = resized_mask(entry.mask_before, *image.size)
         first = ImageState(image, qimage, entry.history_after, entry.mask_after)
         text = f"{task} ({result.params.get('model')})"
-        dropped = self.history.push(ResultCommand(self.apply_state, self._current, entry, first, text))
+        apply = self.apply_state
+        if result.params.get("task") == "inpaint" and self.canvas.mask_item is not None:
+            apply = ClearsMask(self.apply_state, self.canvas.mask_item, len(entry.history_after), entry)
+        dropped = self.history.push(ResultCommand(apply, self._current, entry, first, text))
         device = str(result.params.get("device", ""))
-        self.panel.set_progress(1.0, f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
+        # only now, with the result drawn, is the job done
+        self.panel.run_box.finish(f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
         done = f"{task} done in {result.seconds:.1f} s."
         self.notify(f"{done} {dropped}" if dropped else done, 20000 if dropped else 8000)
 
@@ -173,7 +203,7 @@ class JobsController(QObject):
 
     def _refuse(self, task: str) -> None:
         text = f"{task} was not applied: the image changed size while it waited. Run it again."
-        self.panel.set_progress(0.0, text)
+        self.panel.run_box.stop(text)
         self.notify(text, 15000)
 
     def _current(self) -> tuple[ImageData, QImage]:
@@ -197,13 +227,13 @@ class JobsController(QObject):
     def _failed(self, job_id: int, error: GptStudioError) -> None:
         self.jobs.pop(job_id, None)
         self._done()
-        self.panel.set_progress(0.0, f"Failed: {error}")
+        self.panel.run_box.stop(f"Failed: {error}")
         error_dialog(self.widget, error)
 
     def _cancelled(self, job_id: int) -> None:
         self.jobs.pop(job_id, None)
         self._done()
-        self.panel.set_progress(0.0, "Cancelled.")
+        self.panel.run_box.stop("Cancelled.")
         self.notify("Job cancelled; the image is unchanged.", 5000)
 
     def _notice(self, job_id: int, text: str) -> None:

@@ -9,33 +9,34 @@ PNG ("Reuse parameters").
 from __future__ import annotations
 
 import dataclasses
-import os
-import random
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from gptstudio.app.task_panel_rows import (
+    LABELS,
+    MASKED_FILTERS,
+    PARAMETERS,
+    SEED_MAX,
+    ElidingComboBox,
+    ParameterRows,
+    rows_for,
+)
+from gptstudio.app.task_progress import RunBox
 from gptstudio.core.imageio import ImageData
-from gptstudio.engines.base import RESTORE_MODES, EngineInfo
+from gptstudio.engines.base import EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
@@ -47,13 +48,7 @@ TASK_LABELS = {
     "upscale": "Upscale",
     "generate": "Generate",
 }
-MODE_LABELS = {"all": "Everything", "jpeg": "JPEG artefacts", "deblur": "Blur", "denoise": "Noise"}
-SEED_MAX = 2**31 - 1
-#: The upscale factors offered in one click; "Custom" shows a box for any other factor.
-SCALE_CHOICES = (2.0, 3.0, 4.0)
-MAX_SCALE = 16.0
-#: Settings a model may use, in display order; each maps to a row of the form.
-PARAMETERS = ("mode", "prompt", "negative_prompt", "seed", "steps", "strength", "guidance")
+__all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
 
 
 def request_types() -> dict[str, type]:
@@ -108,15 +103,13 @@ class TaskPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form = form
-        self.task_combo = QComboBox()
+        self.task_combo = ElidingComboBox()
         self.task_combo.setObjectName("taskCombo")
         form.addRow("Task", self.task_combo)
 
         model_row = QHBoxLayout()
-        self.model_combo = QComboBox()
+        self.model_combo = ElidingComboBox()
         self.model_combo.setObjectName("modelCombo")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(12)
         self.get_more = QToolButton()
         self.get_more.setText("Get more…")
         self.get_more.setToolTip("Download, import or remove models for this task")
@@ -129,128 +122,39 @@ class TaskPanel(QWidget):
         self.model_description.setEnabled(False)
         form.addRow("", self.model_description)
 
-        self.mode_combo = QComboBox()
-        for mode in RESTORE_MODES:
-            self.mode_combo.addItem(MODE_LABELS.get(mode, mode), mode)
-        self.prompt = QPlainTextEdit()
-        self.prompt.setObjectName("prompt")
-        self.prompt.setPlaceholderText("What should appear…")
-        self.prompt.setFixedHeight(70)
-        self.negative_prompt = QLineEdit()
-        self.negative_prompt.setObjectName("negativePrompt")
-        self.negative_prompt.setPlaceholderText("What to avoid")
-        seed_row = QHBoxLayout()
-        self.seed = QSpinBox()
-        self.seed.setObjectName("seed")
-        self.seed.setRange(0, SEED_MAX)
-        #: The panel's own generator: the worker reseeds the process-wide one for every seeded job,
-        #: so drawing from it would make the next "random" seed a function of the last job's seed.
-        self._rng = random.Random(int.from_bytes(os.urandom(16), "little"))
-        self.seed.setValue(self._rng.randrange(SEED_MAX))
-        self.randomise = QToolButton()
-        self.randomise.setText("Randomise")
-        self.randomise.setToolTip("Pick a new random seed")
-        self.randomise.clicked.connect(self.randomise_seed)
-        self.seed_lock = QCheckBox("Lock")
-        self.seed_lock.setObjectName("seedLock")
-        self.seed_lock.setToolTip("Keep this seed for every run (otherwise each run draws a new one)")
-        seed_row.addWidget(self.seed, 1)
-        seed_row.addWidget(self.randomise)
-        seed_row.addWidget(self.seed_lock)
-        self.steps = QSpinBox()
-        self.steps.setObjectName("steps")
-        self.steps.setRange(1, 200)
-        self.steps.setValue(12)
-        self.strength = QDoubleSpinBox()
-        self.strength.setObjectName("strength")
-        self.strength.setRange(0.0, 1.0)
-        self.strength.setSingleStep(0.05)
-        self.strength.setValue(1.0)
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setObjectName("guidance")
-        self.guidance.setRange(0.0, 30.0)
-        self.guidance.setSingleStep(0.5)
-        self.guidance.setValue(4.0)
-        self.feather = QDoubleSpinBox()
-        self.feather.setObjectName("feather")
-        self.feather.setRange(0.0, 256.0)
-        self.feather.setValue(4.0)
-        self.feather.setSuffix(" px")
-        self.feather.setToolTip("Soften the mask edge so the result blends in")
-        scale_row = QHBoxLayout()
-        self.scale_combo = QComboBox()
-        self.scale_combo.setObjectName("scaleCombo")
-        for factor in SCALE_CHOICES:
-            self.scale_combo.addItem(f"×{factor:g}", factor)
-        self.scale_combo.addItem("Custom", None)
-        self.scale_custom = QDoubleSpinBox()
-        self.scale_custom.setObjectName("scaleCustom")
-        self.scale_custom.setRange(1.1, MAX_SCALE)
-        self.scale_custom.setSingleStep(0.5)
-        self.scale_custom.setDecimals(2)
-        self.scale_custom.setValue(1.5)
-        self.scale_custom.setPrefix("×")
-        self.scale_custom.setVisible(False)
-        self.scale_combo.currentIndexChanged.connect(
-            lambda: self.scale_custom.setVisible(self.scale_combo.currentData() is None)
+        rows = ParameterRows()
+        self.rows = rows
+        # the rows' widgets are the panel's attributes too: the window, its tests and the help use them
+        self.mode_combo, self.prompt, self.negative_prompt = (
+            rows.mode_combo,
+            rows.prompt,
+            rows.negative_prompt,
         )
-        scale_row.addWidget(self.scale_combo, 1)
-        scale_row.addWidget(self.scale_custom, 1)
-        self._rows: dict[str, QWidget | QHBoxLayout] = {
-            "mode": self.mode_combo,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "seed": seed_row,
-            "steps": self.steps,
-            "strength": self.strength,
-            "guidance": self.guidance,
-            "feather": self.feather,
-            "scale": scale_row,
-        }
-        labels = {
-            "mode": "Repair",
-            "prompt": "Prompt",
-            "negative_prompt": "Negative",
-            "seed": "Seed",
-            "steps": "Steps",
-            "strength": "Strength",
-            "guidance": "Guidance",
-            "feather": "Feather",
-            "scale": "Scale",
-        }
+        self.seed, self.randomise, self.seed_lock, self._rng = (
+            rows.seed,
+            rows.randomise,
+            rows.seed_lock,
+            rows.rng,
+        )
+        self.randomise.clicked.connect(self.randomise_seed)
+        self.steps, self.strength, self.guidance = rows.steps, rows.strength, rows.guidance
+        self.feather = rows.feather
+        self.scale_combo, self.scale_custom = rows.scale_combo, rows.scale_custom
+        self.fill_transparent, self.applies_to = rows.fill_transparent, rows.applies_to
+        self._masked = False
+        self.feather.valueChanged.connect(lambda: self.rows.set_applies_to(self._masked))
+        self._rows = rows.rows
         for key, widget in self._rows.items():
-            form.addRow(labels[key], widget)
+            form.addRow(LABELS[key], widget)
         outer.addLayout(form)
 
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run")
-        self.run_button.setObjectName("runButton")
-        self.run_button.setDefault(True)
-        self.run_button.setToolTip("Run the task (Ctrl+Return)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setEnabled(False)
+        self.run_box = RunBox()
+        box = self.run_box
+        self.run_button, self.cancel_button, self.progress = box.run_button, box.cancel_button, box.progress
+        self.status, self.preview, self.queue_label = box.status, box.preview, box.queue_label
         self.run_button.clicked.connect(self.run_clicked)
         self.cancel_button.clicked.connect(self.cancel_clicked)
-        buttons.addWidget(self.run_button, 1)
-        buttons.addWidget(self.cancel_button)
-        outer.addLayout(buttons)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("progress")
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        outer.addWidget(self.progress)
-        self.status = QLabel("Ready")
-        self.status.setObjectName("taskStatus")
-        self.status.setWordWrap(True)
-        outer.addWidget(self.status)
-        self.preview = QLabel()
-        self.preview.setObjectName("preview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumHeight(0)
-        self.preview.hide()
-        outer.addWidget(self.preview)
+        outer.addWidget(box)
         outer.addStretch(1)
 
         self.task_combo.currentIndexChanged.connect(self._task_changed)
@@ -312,26 +216,51 @@ class TaskPanel(QWidget):
 
     def _model_changed(self) -> None:
         info = self.current_model()
-        uses = info.uses if info else frozenset()
+        task = self.current_task()
         self.model_description.setText(info.description if info else "No model installed for this task.")
-        for key in PARAMETERS:
-            self.form.setRowVisible(self._rows[key], key in uses)  # type: ignore[arg-type]
-        self.form.setRowVisible(self.feather, self.current_task() == "inpaint")
-        upscale = self.current_task() == "upscale"
-        self.form.setRowVisible(self._rows["scale"], upscale)  # type: ignore[arg-type]
+        shown = rows_for(task, info.uses if info else frozenset(), self._masked)
+        for key, row in self._rows.items():
+            self.form.setRowVisible(row, key in shown)  # type: ignore[arg-type]
         # showing the row shows every widget in it; the custom box only goes with "Custom"
-        self.scale_custom.setVisible(upscale and self.scale_combo.currentData() is None)
+        self.scale_custom.setVisible("scale" in shown and self.scale_combo.currentData() is None)
         native = info.scale if info else 1
         self.scale_combo.setToolTip(
             f"This model enlarges ×{native}; other factors are reached with a final Lanczos resize."
             if native > 1
             else "How many times larger the result is"
         )
+        self.model_combo.setToolTip(self.model_combo.currentText())
         self.run_button.setEnabled(info is not None)
+
+    def set_masked(self, masked: bool) -> None:
+        """The mask became empty or painted: say where Denoise, Restore and Upscale will act."""
+        changed = masked != self._masked
+        self._masked = masked
+        self.rows.set_applies_to(masked)
+        if changed:
+            self._model_changed()
+
+    def set_document_alpha(self, has_alpha: bool) -> None:
+        """The "Fill the transparent area" box is offered only for an image that has transparency."""
+        self.fill_transparent.setEnabled(has_alpha)
+        if not has_alpha:
+            self.fill_transparent.setChecked(False)
+
+    def fills_transparent(self) -> bool:
+        fill = self.fill_transparent
+        return self.current_task() == "inpaint" and fill.isChecked() and fill.isEnabled()
+
+    def uses_mask(self) -> bool:
+        """Whether the current task takes the painted mask (inpaint fills it, filters are limited to it)."""
+        return self.current_task() in ("inpaint", "generate", *MASKED_FILTERS)
 
     def visible_parameters(self) -> set[str]:
         """Which setting rows a person sees now (for tests and the shortcuts help)."""
-        return {key for key, row in self._rows.items() if self.form.isRowVisible(row)}  # type: ignore[arg-type]
+        return {
+            key
+            for key, row in self._rows.items()
+            if key in (*PARAMETERS, "feather", "scale") and self.form.isRowVisible(row)  # type: ignore[arg-type]
+        }
 
     def scale(self) -> float:
         """The upscale factor chosen: one of the presets, or the custom box."""
@@ -348,9 +277,6 @@ class TaskPanel(QWidget):
     # --- seed -------------------------------------------------------------------------------
 
     def randomise_seed(self) -> None:
-        #: The panel's own generator: the worker reseeds the process-wide one for every seeded job,
-        #: so drawing from it would make the next "random" seed a function of the last job's seed.
-        self._rng = random.Random(int.from_bytes(os.urandom(16), "little"))
         self.seed.setValue(self._rng.randrange(SEED_MAX))
 
     # --- requests -----------------------------------------------------------------------------
@@ -387,6 +313,8 @@ class TaskPanel(QWidget):
                 kwargs[key] = value
         if "mask" in names:
             kwargs["mask"] = mask
+        if "mask_from_alpha" in names:
+            kwargs["mask_from_alpha"] = self.fills_transparent()
         return cls(**kwargs)
 
     # --- stored parameters ------------------------------------------------------------------
@@ -476,20 +404,10 @@ class TaskPanel(QWidget):
     # --- running ------------------------------------------------------------------------------
 
     def set_running(self, running: bool) -> None:
-        """Cancel is live while jobs run; Run stays live, so further jobs queue behind."""
-        self.cancel_button.setEnabled(running)
-        if running:
-            self.progress.setValue(0)
-            self.preview.clear()
-            self.preview.hide()
+        self.run_box.set_running(running)
 
     def set_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(round(fraction * 1000))
-        if message:
-            self.status.setText(message)
+        self.run_box.set_progress(fraction, message)
 
     def set_preview(self, image: QImage) -> None:
-        pixmap = QPixmap.fromImage(image)
-        width = max(self.width() - 24, 64)
-        self.preview.setPixmap(pixmap.scaledToWidth(min(width, pixmap.width() * 2)))
-        self.preview.show()
+        self.run_box.set_preview(image)

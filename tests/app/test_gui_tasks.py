@@ -82,6 +82,7 @@ def test_unlocked_seed_changes_each_run_locked_seed_stays(qtbot, window, image_p
     qtbot.waitUntil(lambda: len(window.document.history) == 1, timeout=15000)
     assert window.document.history[0]["seed"] == 1234
     window.panel.seed_lock.setChecked(False)
+    window.act_fill_mask.trigger()  # the landed fill cleared the mask
     window.act_run.trigger()
     qtbot.waitUntil(lambda: len(window.document.history) == 2, timeout=15000)
     assert window.document.history[1]["seed"] == window.panel.seed.value() != 1234
