@@ -36,8 +36,8 @@ from gptstudio.app.error_dialog import error_dialog
 from gptstudio.app.model_downloads import ModelDownloads, ModelJob
 from gptstudio.app.model_prompts import ask_download, ask_remove
 from gptstudio.app.model_rows import ModelRow
-from gptstudio.app.task_panel import TASK_LABELS
 from gptstudio.core.errors import GptStudioError
+from gptstudio.core.vocabulary import TASK_LABELS
 from gptstudio.engines.base import TASKS
 from gptstudio.models import registry
 from gptstudio.models.catalog import Catalog, load_catalog

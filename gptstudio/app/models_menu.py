@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from gptstudio.app.error_dialog import error_dialog
 from gptstudio.app.model_downloads import ModelDownloads, ModelJob
 from gptstudio.app.models_dialog import ModelsDialog
-from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
+from gptstudio.app.task_panel import TaskPanel
 from gptstudio.core.errors import GptStudioError
+from gptstudio.core.vocabulary import TASK_LABELS
 
 
 class ModelsMenu(QObject):

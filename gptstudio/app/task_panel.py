@@ -36,18 +36,13 @@ from gptstudio.app.task_panel_rows import (
 )
 from gptstudio.app.task_progress import RunBox
 from gptstudio.core.imageio import ImageData
+from gptstudio.core.vocabulary import TASK_LABELS
 from gptstudio.engines.base import EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
+#: The order the task list shows (the vocabulary itself lives in core.vocabulary).
 TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
-TASK_LABELS = {
-    "inpaint": "Inpaint",
-    "restore": "Restore",
-    "denoise": "Denoise",
-    "upscale": "Upscale",
-    "generate": "Generate",
-}
 __all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
 
 

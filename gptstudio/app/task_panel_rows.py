@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gptstudio.engines.base import RESTORE_MODES
+from gptstudio.core.vocabulary import MODE_LABELS, RESTORE_MODES
 
-MODE_LABELS = {"all": "Everything", "jpeg": "JPEG artefacts", "deblur": "Blur", "denoise": "Noise"}
 SEED_MAX = 2**31 - 1
 #: The upscale factors offered in one click; "Custom" shows a box for any other factor.
 SCALE_CHOICES = (2.0, 3.0, 4.0)
