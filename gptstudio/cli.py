@@ -81,6 +81,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
         default=1.0,
         help="0 keeps the input, 1 removes the most (default 1)",
     )
+    _add_filter_mask(d)
     d.set_defaults(func=_cmd_denoise)
 
     if restore_available is None:
@@ -94,6 +95,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
         r.add_argument(
             "--strength", type=cli_args.STRENGTH, default=1.0, help="0 keeps the input, 1 full effect"
         )
+        _add_filter_mask(r)
         r.set_defaults(func=_cmd_restore)
 
     i = sub.add_parser("inpaint", help="fill the masked area of an image")
@@ -121,6 +123,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
         default=4.0,
         help="enlargement factor, above 1 and at most 16 (default 4)",
     )
+    _add_filter_mask(u)
     u.set_defaults(func=_cmd_upscale)
 
     n = sub.add_parser("info", help="print the parameters stored in an image this program wrote")
@@ -201,6 +204,23 @@ def _run_and_save(request: Any, output: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_filter_mask(p: argparse.ArgumentParser) -> None:
+    """--mask for a filter: like a selection, it limits the task to the masked area."""
+    p.add_argument("--mask", type=Path, help="change only the white area of this mask (same size)")
+    p.add_argument(
+        "--feather", type=cli_args.FEATHER, default=4.0, help="soften the mask edge by N pixels (default 4)"
+    )
+
+
+def _filter_mask(args: argparse.Namespace, image: Any) -> dict[str, Any]:
+    from gptstudio.core.masks import load_mask
+
+    if args.mask is None:
+        return {}
+    mask = load_mask(args.mask, image.size, max_megapixels=args.max_megapixels)
+    return {"mask": mask, "feather": args.feather}
+
+
 def _common(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "device": args.device, "tile": args.tile}
 
@@ -209,7 +229,9 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     from gptstudio.tasks import DenoiseRequest
 
     image, output = _prepare(args, "denoise")
-    request = DenoiseRequest(image=image, strength=args.strength, **_common(args))
+    request = DenoiseRequest(
+        image=image, strength=args.strength, **_filter_mask(args, image), **_common(args)
+    )
     return _run_and_save(request, output, args)
 
 
@@ -217,7 +239,9 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from gptstudio.tasks import RestoreRequest
 
     image, output = _prepare(args, "restore")
-    request = RestoreRequest(image=image, mode=args.mode, strength=args.strength, **_common(args))
+    request = RestoreRequest(
+        image=image, mode=args.mode, strength=args.strength, **_filter_mask(args, image), **_common(args)
+    )
     return _run_and_save(request, output, args)
 
 
@@ -249,7 +273,11 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
 
     image, output = _prepare(args, "upscale")
     request = UpscaleRequest(
-        image=image, scale=args.scale, max_megapixels=args.max_megapixels, **_common(args)
+        image=image,
+        scale=args.scale,
+        max_megapixels=args.max_megapixels,
+        **_filter_mask(args, image),
+        **_common(args),
     )
     return _run_and_save(request, output, args)
 

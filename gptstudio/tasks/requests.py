@@ -35,6 +35,10 @@ class DenoiseRequest(_Common):
     """
 
     strength: float = 1.0
+    #: Limit the filter to this area (float H×W, 1 = change), like a selection; None = everywhere.
+    mask: np.ndarray | None = None
+    #: Soften the mask edge by this many pixels.
+    feather: float = 4.0
     task: str = field(default="denoise", init=False)
 
 
@@ -44,6 +48,10 @@ class RestoreRequest(_Common):
 
     mode: str = "all"
     strength: float = 1.0
+    #: Limit the filter to this area (float H×W, 1 = change), like a selection; None = everywhere.
+    mask: np.ndarray | None = None
+    #: Soften the mask edge by this many pixels.
+    feather: float = 4.0
     task: str = field(default="restore", init=False)
 
 
@@ -81,6 +89,10 @@ class UpscaleRequest(_Common):
 
     scale: float = 4.0
     max_megapixels: float | None = None
+    #: The model's result only inside this area (of the input's size); Lanczos outside. None = all.
+    mask: np.ndarray | None = None
+    #: Soften the mask edge by this many pixels (of the input).
+    feather: float = 4.0
     task: str = field(default="upscale", init=False)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.progress import TaskState
 from gptstudio.core.vocabulary import RESTORE_MODES
@@ -21,6 +23,7 @@ from gptstudio.tasks.common import (
     timed,
     with_oom_fallback,
 )
+from gptstudio.tasks.masked import blend_mask, mask_params, through_mask, work_box
 from gptstudio.tasks.requests import DenoiseRequest, RestoreRequest, TaskResult
 
 
@@ -29,13 +32,17 @@ def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: 
     check_tile(request.tile)
     if mode not in RESTORE_MODES:
         raise InvalidRequestError(f"Unknown restore mode '{mode}'. Use one of: {', '.join(RESTORE_MODES)}.")
+    # a mask limits the filter (feathered); a small one runs the model on its box plus context only
+    blend = None if request.mask is None else blend_mask(request.mask, request.image.size, request.feather)
+    box = None if blend is None else work_box(blend)
     engine, info, device = resolve_engine(request.task, request.model, request.device)
     if not isinstance(engine, RestorationEngine):
         raise InvalidRequestError(f"The model '{info.id}' is not a restoration model.")
     state.report(0.0, f"Running {info.name}")
     job = replace(state, notes={})  # this job's engine notes only, even if the caller reuses its state
     tiles: list[int] = []
-    rgb_in, strength = request.image.rgb, request.strength
+    full, strength = request.image.rgb, request.strength
+    rgb_in = full if box is None else np.ascontiguousarray(full[box.slices])
     with timed() as t:
         rgb = with_oom_fallback(
             lambda tile: engine.restore(rgb_in, strength=strength, mode=mode, state=job, tile=tile),
@@ -43,9 +50,16 @@ def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: 
             info.tile,
             tiles,
         )
+        if blend is not None and box is not None:
+            inside, rgb = rgb, full.copy()
+            rgb[box.slices] = through_mask(full[box.slices], inside, blend[box.slices])
+        elif blend is not None:
+            rgb = through_mask(full, rgb, blend)
     params = base_params(request.task, info, device, strength=round(request.strength, 4), tile=tiles[-1])
     if request.task == "restore":
         params["mode"] = mode
     params.update(job.notes)
+    if blend is not None:
+        params.update(mask_params(request.feather, box))
     state.report(1.0, "Done")
     return TaskResult(image=request.image.with_rgb(rgb), params=params, seconds=t[0])

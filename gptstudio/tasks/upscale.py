@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.limits import describe_pixels, get_max_megapixels, suggested_limit
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import UpscaleEngine
 from gptstudio.engines.classical.lanczos import resize
 from gptstudio.tasks.common import base_params, check_tile, resolve_engine, timed, with_oom_fallback
+from gptstudio.tasks.masked import blend_mask, mask_params, through_mask
 from gptstudio.tasks.requests import TaskResult, UpscaleRequest
 
 MAX_FACTOR = 16.0
@@ -63,6 +66,8 @@ def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
     width, height = output_size(image.width, image.height, factor)
     limit = request.max_megapixels or get_max_megapixels()
     _check_pixels(width, height, limit, f"The result of ×{factor:g}")
+    # a mask keeps the model's result inside it (feathered) and a Lanczos enlargement outside
+    blend = None if request.mask is None else blend_mask(request.mask, image.size, request.feather)
     engine, info, device = resolve_engine("upscale", request.model, request.device)
     if not isinstance(engine, UpscaleEngine):
         raise InvalidRequestError(f"The model '{info.id}' cannot upscale.")
@@ -97,6 +102,10 @@ def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
                 state.report(0.95, "Resizing to the exact size (Lanczos)")
                 rgb = resize(rgb, width, height)
         alpha = None if image.alpha is None else resize(image.alpha, width, height)
+        if blend is not None:
+            state.report(0.97, "Keeping the result inside the mask")
+            outside = resize(image.rgb, width, height)
+            rgb = through_mask(outside, rgb, np.clip(resize(blend, width, height), 0.0, 1.0))
     params = base_params(
         "upscale",
         info,
@@ -108,5 +117,7 @@ def upscale(request: UpscaleRequest, state: TaskState) -> TaskResult:
         width=width,
         height=height,
     )
+    if blend is not None:
+        params.update(mask_params(request.feather, None))
     state.report(1.0, "Done")
     return TaskResult(image=image.with_rgb(rgb, alpha=alpha), params=params, seconds=t[0])
