@@ -41,6 +41,8 @@ from gptstudio.engines.base import EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
+#: Stored settings with no control in the panel that "Reuse parameters" carries into the next run.
+CARRIED = ("grow", "tile")
 #: The order the task list shows (the vocabulary itself lives in core.vocabulary).
 TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
 __all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
@@ -92,6 +94,7 @@ class TaskPanel(QWidget):
         banner.addWidget(self.reuse_button)
         self.params_banner.hide()
         self._file_params: dict[str, Any] = {}
+        self._carried: tuple[str, dict[str, Any]] = ("", {})
         self.reuse_button.clicked.connect(lambda: self.apply_params(self._file_params))
         outer.addWidget(self.params_banner)
 
@@ -306,6 +309,9 @@ class TaskPanel(QWidget):
         for key, value in values.items():
             if key in names and (key in info.uses or key in ("feather", "scale")):
                 kwargs[key] = value
+        carried_task, carried = self._carried
+        if carried_task == task:
+            kwargs.update({k: v for k, v in carried.items() if k in names})
         if "mask" in names:
             kwargs["mask"] = mask
         if "mask_from_alpha" in names:
@@ -355,6 +361,11 @@ class TaskPanel(QWidget):
             self.feather.setValue(float(params["feather"]))
         if params.get("scale"):
             self.set_scale(float(params["scale"]))
+        if "mask_from_alpha" in params and self.fill_transparent.isEnabled():
+            self.fill_transparent.setChecked(bool(params["mask_from_alpha"]))
+        # Settings the panel shows no control for still change the result: carry them into the
+        # next request of the same task, so "Reuse parameters" repeats the job exactly.
+        self._carried = (str(task or ""), {k: params[k] for k in CARRIED if params.get(k) is not None})
         self.params_banner.hide()
         return missing
 
