@@ -200,3 +200,28 @@ def test_long_model_names_are_elided_in_the_middle_with_a_tooltip(qtbot, window)
     needed = combo.view().fontMetrics().horizontalAdvance(full)
     assert combo.view().width() >= needed, "the list is wide enough for the longest name"
     QTest.keyClick(combo.view(), Qt.Key.Key_Escape)
+
+
+def test_mask_limits_denoise_and_panel_says_so(qtbot, window, image_path, short_invert) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(image_path)
+    original = canvas_rgb(window)
+    panel = window.panel
+    panel.set_task("denoise")
+    panel.set_model("test-slow-invert")
+    qtbot.waitUntil(lambda: panel.applies_to.text() == "the whole image", timeout=5000)
+    assert "feather" not in panel.visible_parameters()
+    window.tools.set_size(24)
+    window.tools.set_hardness(1.0)
+    drag(window, [(100, 120), (220, 120)])
+    qtbot.waitUntil(lambda: panel.applies_to.text().startswith("the masked area"), timeout=5000)
+    assert panel.applies_to.text() == "the masked area (feathered 4 px)"
+    assert "feather" in panel.visible_parameters()
+    panel.feather.setValue(8)
+    assert panel.applies_to.text() == "the masked area (feathered 8 px)"
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 2, timeout=15000)
+    result = canvas_rgb(window)
+    assert np.abs(result[120, 160].astype(int) - (255 - original[120, 160].astype(int))).max() <= 1
+    assert np.array_equal(result[20:60], original[20:60]), "outside the mask nothing changes"
+    assert window.document.history[-1]["masked"] is True
+    assert window.document.history[-1]["feather"] == 8.0
