@@ -27,12 +27,12 @@ def quick_invert():  # type: ignore[no-untyped-def]
 def test_queued_denoise_then_inpaint_both_land(qtbot, window, image_path, quick_invert) -> None:  # type: ignore[no-untyped-def]
     window.open_path(image_path)
     original = canvas_rgb(window)
+    window.panel.set_task("denoise")
+    assert window.panel.set_model("test-slow-invert")
+    qtbot.mouseClick(window.panel.run_button, Qt.MouseButton.LeftButton)  # no mask: the whole image
     window.tools.set_size(24)
     window.tools.set_hardness(1.0)
     drag(window, [(100, 120), (220, 120)])
-    window.panel.set_task("denoise")
-    assert window.panel.set_model("test-slow-invert")
-    qtbot.mouseClick(window.panel.run_button, Qt.MouseButton.LeftButton)
     window.panel.set_task("inpaint")
     assert window.panel.set_model("test-green-fill")
     qtbot.mouseClick(window.panel.run_button, Qt.MouseButton.LeftButton)
