@@ -18,20 +18,51 @@ from gptstudio.app.convert import rgb_to_qimage
 from gptstudio.app.landing import Region, changed_region
 from gptstudio.core.imageio import ImageData
 
-
-def quantize(values: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Float [0, 1] to uint8/uint16 with rounding, as ``to_uint8`` does, with one temporary."""
-    top = 65535.0 if bit_depth == 16 else 255.0
-    tmp = np.multiply(values, np.float32(top), dtype=np.float32)
-    tmp += np.float32(0.5)
-    np.clip(tmp, 0.0, top + 0.5, out=tmp)
-    return tmp.astype(np.uint16 if bit_depth == 16 else np.uint8)
+#: Rows per numpy call in the 24-MP conversions below: each band's float temporary stays near
+#: 20 MB instead of the whole image's 288 MB, and between bands the worker lets go of the GIL, so
+#: the GUI thread never waits long for it (numpy releases it inside each call, but a whole-image
+#: call ends in allocation and copying that keep it for tens of milliseconds).
+BAND = 256
 
 
-def dequantize(values: np.ndarray) -> np.ndarray:
-    """uint8/uint16 back to float32 exactly as image reading does (``k / 255`` in float32)."""
-    top = 65535 if values.dtype == np.uint16 else 255
-    return np.divide(values, np.float32(top), dtype=np.float32)
+def bands(height: int, rows: int = BAND) -> list[slice]:
+    return [slice(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+
+def quantize(values: np.ndarray, bit_depth: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Float [0, 1] to uint8/uint16 with rounding, as ``to_uint8`` does, band by band."""
+    top = np.float32(65535.0 if bit_depth == 16 else 255.0)
+    dtype = np.uint16 if bit_depth == 16 else np.uint8
+    if out is None:
+        out = np.empty(values.shape, dtype)
+    for rows in bands(values.shape[0]):
+        tmp = np.multiply(values[rows], top, dtype=np.float32)
+        tmp += np.float32(0.5)
+        np.clip(tmp, 0.0, top + np.float32(0.5), out=tmp)
+        out[rows] = tmp  # the cast truncates, as astype does
+    return out
+
+
+def dequantize(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """uint8/uint16 back to float32 exactly as image reading does (``k / 255`` in float32); into
+    ``out`` when given (a float32 array of the same shape), band by band."""
+    top = np.float32(65535 if values.dtype == np.uint16 else 255)
+    if out is None:
+        out = np.empty(values.shape, np.float32)
+    for rows in bands(values.shape[0]):
+        np.divide(values[rows], top, out=out[rows], dtype=np.float32)
+    return out
+
+
+def _owned(result: np.ndarray | None, *others: np.ndarray | None) -> bool:
+    """Whether ``result`` may be overwritten: a writable float32 array no input shares."""
+    return (
+        result is not None
+        and result.dtype == np.float32
+        and result.flags.writeable
+        and result.flags.c_contiguous
+        and not any(o is not None and np.may_share_memory(result, o) for o in others)
+    )
 
 
 _LUT16: np.ndarray | None = None
@@ -106,10 +137,20 @@ class Landed:
 
 def capture(before: ImageData, result: ImageData, masked: bool) -> Landed:
     """Quantize ``result`` to its bit depth and record its edit of ``before``. Runs in the worker:
-    on 24 MP this is a second of numpy work the GUI thread must never do."""
+    on 24 MP this is a second of numpy work the GUI thread must never do.
+
+    Memory: the exact (dequantized) values are written back into the result's own float arrays
+    when nothing else shares them, so landing a 24-MP result costs its uint8 copy, not two more
+    288 MB float images.
+    """
     rgb = quantize(result.rgb, result.bit_depth)
     alpha = None if result.alpha is None else quantize(result.alpha, result.bit_depth)
-    image = replace(result, rgb=dequantize(rgb), alpha=None if alpha is None else dequantize(alpha))
+    inputs = (before.rgb, before.alpha)
+    exact_rgb = dequantize(rgb, result.rgb if _owned(result.rgb, *inputs) else None)
+    exact_alpha = None
+    if alpha is not None:
+        exact_alpha = dequantize(alpha, result.alpha if _owned(result.alpha, *inputs) else None)
+    image = replace(result, rgb=exact_rgb, alpha=exact_alpha)
     same = image.size == before.size and (image.alpha is None) == (before.alpha is None)
     region = changed_region(before, image) if masked and same else None
     if region is None:
@@ -121,24 +162,29 @@ def capture(before: ImageData, result: ImageData, masked: bool) -> Landed:
     return Landed(image, edit, region, display_qimage(rgb, alpha))
 
 
-def rebuilt(current: ImageData, pixels: Pixels, template: ImageData | None) -> ImageData:
+def rebuilt(
+    current: ImageData, pixels: Pixels, template: ImageData | None, in_place: bool = False
+) -> ImageData:
     """The document image with ``pixels`` put back: a new image for a whole edit (metadata from
-    ``template``), a copy of ``current`` with the box replaced for a region edit."""
-    alpha = None if pixels.alpha is None else dequantize(pixels.alpha)
+    ``template``); for a region edit, ``current`` with the box replaced, written into its arrays
+    when ``in_place`` (the caller knows nothing else holds them), else into a copy. Either way a
+    new ImageData, so "is this still the image a job started from" stays an identity test."""
     if template is not None:
+        alpha = None if pixels.alpha is None else dequantize(pixels.alpha)
         return replace(template, rgb=dequantize(pixels.rgb), alpha=alpha)
-    rgb = current.rgb.copy()
-    rgb[pixels.box] = dequantize(pixels.rgb)
+    rgb = current.rgb if in_place else current.rgb.copy()
+    dequantize(pixels.rgb, rgb[pixels.box])
     new_alpha = current.alpha
-    if alpha is not None and new_alpha is not None:
-        new_alpha = new_alpha.copy()
-        new_alpha[pixels.box] = alpha
+    if pixels.alpha is not None and new_alpha is not None:
+        new_alpha = new_alpha if in_place else new_alpha.copy()
+        dequantize(pixels.alpha, new_alpha[pixels.box])
     return replace(current, rgb=rgb, alpha=new_alpha)
 
 
-def patched(current: QImage, pixels: Pixels) -> QImage:
-    """The canvas image with only ``pixels``' box redrawn."""
-    out = current.copy()
+def patched(current: QImage, pixels: Pixels, in_place: bool = False) -> QImage:
+    """The canvas image with only ``pixels``' box redrawn: into ``current`` itself when
+    ``in_place`` (nothing else shows it), else into a copy."""
+    out = current if in_place else current.copy()
     painter = QPainter(out)
     painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
     painter.drawImage(pixels.x0, pixels.y0, display_qimage(pixels.rgb, pixels.alpha))

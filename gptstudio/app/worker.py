@@ -97,22 +97,31 @@ class Worker(QObject):
             self.cancelled.emit(job.id)
             return
         self.started.emit(job.id)
-        last = {"progress": 0.0, "preview": 0.0}
+        # The callbacks know the job by its id, never the Job: job -> state -> callback -> job
+        # would be a reference cycle, and the request's 24-MP images in it would wait for a
+        # full garbage collection (rare in a long session) instead of going with the job.
+        job_id, last = job.id, {"progress": 0.0, "preview": 0.0}
 
         def on_progress(fraction: float, message: str) -> None:
             now = time.monotonic()
             if fraction >= 1.0 or now - last["progress"] >= PROGRESS_INTERVAL_S:
                 last["progress"] = now
-                self.progress.emit(job.id, float(fraction), message)
+                self.progress.emit(job_id, float(fraction), message)
 
         def on_preview(image: object) -> None:
             now = time.monotonic()
             if now - last["preview"] >= PREVIEW_INTERVAL_S and isinstance(image, np.ndarray):
                 last["preview"] = now
-                self.preview.emit(job.id, thumbnail(image))
+                self.preview.emit(job_id, thumbnail(image))
 
         job.state.callback = on_progress
         job.state.preview = on_preview
+        try:
+            self._run(job)
+        finally:
+            job.state.callback = job.state.preview = None
+
+    def _run(self, job: Job) -> None:
         notice = None
         try:
             try:

@@ -61,8 +61,14 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
             strength=request.strength,
             state=state,
         )
-        blend = np.maximum(feather(hole, request.feather), hole * (mask > 0.5))
-        rgb = composite(image.rgb, filled, blend)
+        blend = feather(hole, request.feather)
+        np.maximum(blend, hole * (mask > 0.5), out=blend)
+        # the engine's fresh output takes the blend in place (one 24-MP float image less)
+        owned = (
+            isinstance(filled, np.ndarray) and filled.dtype == np.float32 and filled.flags.writeable
+            and filled.shape == image.rgb.shape and not np.may_share_memory(filled, image.rgb)
+        )  # fmt: skip
+        rgb = composite(image.rgb, filled, blend, out=filled if owned else None)
     alpha = image.alpha
     if request.mask_from_alpha and alpha is not None:
         alpha = np.clip(alpha + blend * (1.0 - alpha), 0.0, 1.0).astype(np.float32)  # filled = opaque

@@ -117,6 +117,10 @@ def test_region_result_keeps_only_its_region(qtbot, window, tmp_path) -> None:  
     assert box[0] < 40 and box[1] < 80, f"the box is around the stroke, not the image: {box}"
     region_bytes = 2 * box[0] * box[1] * 3
     assert entry.edit.before.rgb.dtype == np.uint8
+    # the cleared mask is kept as its box too, one byte a pixel, and counted in the budget
+    if entry.mask_box is not None:
+        assert entry.mask_box.alpha.dtype == np.uint8 and entry.mask_box.alpha.shape[0] < 40
+        region_bytes += entry.mask_box.alpha.nbytes
     assert window.jobs.history.total_bytes == region_bytes, "about the region's size, not the image's"
     assert window.jobs.history.total_bytes < 640 * 480 * 3 / 50
     after = window.document.image
@@ -124,3 +128,26 @@ def test_region_result_keeps_only_its_region(qtbot, window, tmp_path) -> None:  
     assert np.array_equal(window.document.image.rgb, before.rgb)
     window.act_redo.trigger()
     assert np.array_equal(window.document.image.rgb, after.rgb)
+
+
+def test_a_landed_result_frees_its_job_images(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The job's input and the engine's output go with the job, without waiting for a full
+    garbage collection (a job -> state -> callback -> job cycle kept 24-MP images alive)."""
+    import gc
+    import weakref
+
+    window.open_path(make_image(tmp_path / "img.png", 320, 240))
+    panel = window.panel
+    assert panel.set_task("inpaint") and panel.set_model("test-green-fill")
+    window.tools.set_size(16)
+    drag(window, [(100, 100), (140, 100)])
+    request_image = weakref.ref(window.document.image)
+    gc.disable()
+    try:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(window.document.history) == 1, timeout=15000)
+        qtbot.wait(50)
+        assert request_image() is None or request_image() is window.document.original, "input freed"
+        assert not [o for o in gc.get_objects() if type(o).__name__ in ("Job", "JobOutput", "InpaintRequest")]
+    finally:
+        gc.enable()
