@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.error_dialog import error_dialog
 from gptstudio.app.history import HistoryEntry, HistoryStore, ResultCommand
+from gptstudio.app.history_mask import ClearsMask
 from gptstudio.app.history_pixels import Edit, Pixels, patched
 from gptstudio.app.landing import apply_region
 from gptstudio.app.session import DocumentSession
@@ -178,7 +179,10 @@ class JobsController(QObject):
             entry.mask_after = resized_mask(entry.mask_before, *image.size)
         first = ImageState(image, qimage, entry.history_after, entry.mask_after)
         text = f"{task} ({result.params.get('model')})"
-        dropped = self.history.push(ResultCommand(self.apply_state, self._current, entry, first, text))
+        apply = self.apply_state
+        if result.params.get("task") == "inpaint" and self.canvas.mask_item is not None:
+            apply = ClearsMask(self.apply_state, self.canvas.mask_item, len(entry.history_after), entry)
+        dropped = self.history.push(ResultCommand(apply, self._current, entry, first, text))
         device = str(result.params.get("device", ""))
         # only now, with the result drawn, is the job done
         self.panel.run_box.finish(f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")
