@@ -24,11 +24,12 @@ from gptstudio.app.history_mask import ClearsMask
 from gptstudio.app.history_pixels import Edit, Pixels, patched
 from gptstudio.app.landing import apply_region
 from gptstudio.app.session import DocumentSession
-from gptstudio.app.task_panel import TASK_LABELS, TaskPanel
+from gptstudio.app.task_panel import TaskPanel
 from gptstudio.app.undo_commands import ImageState
 from gptstudio.app.worker import JobOutput, WorkerController
 from gptstudio.core.errors import GptStudioError, MaskError
 from gptstudio.core.imageio import ImageData
+from gptstudio.core.vocabulary import TASK_LABELS
 from gptstudio.tasks.requests import Request
 
 #: Whole-image undo entries rebuild their image from this metadata-only copy plus their pixels.
