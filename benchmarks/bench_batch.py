@@ -186,15 +186,24 @@ class Totals:
     """Seconds, CPU seconds, megapixels and files summed over the segments of one path."""
 
     def __init__(self) -> None:
-        self.seconds = self.cpu = self.megapixels = 0.0
+        self.seconds = self.cpu = self.megapixels = self.model_seconds = 0.0
         self.files = 0
         self.peak = 0
 
-    def add(self, seconds: float, cpu: float, megapixels: float, files: int) -> None:
+    def add(
+        self, seconds: float, cpu: float, megapixels: float, files: int, model_seconds: float = 0.0
+    ) -> None:
         self.seconds += seconds
         self.cpu += cpu
         self.megapixels += megapixels
         self.files += files
+        self.model_seconds += model_seconds
+
+    def busy(self, workers: int) -> str:
+        """How much of the wall time the model was working (all files in flight counted)."""
+        if not self.model_seconds or not self.seconds:
+            return ""
+        return f"model busy {100 * self.model_seconds / (self.seconds * workers):.0f} % of the time"
 
     @property
     def rate(self) -> float:
@@ -218,8 +227,9 @@ def interleaved(
     """Sub-folder by sub-folder: the model in memory on its first files, then the batch on all of it.
 
     Interleaving puts the reference and the batch under the same conditions on a machine shared
-    with others, whose load comes and goes. With ``repeats`` 2 each sub-folder is measured twice
-    both ways, in A-B then B-A order, and the faster of each kept (as ``timeit`` keeps the best).
+    with others, whose load comes and goes. With ``repeats`` above 1 each sub-folder is measured
+    that many times both ways, alternating A-B and B-A, and the fastest of each kept (as ``timeit``
+    keeps the best).
     The batch resumes into one output folder per repetition, sub-folder after sub-folder, as one
     run over the folder writes it. The first ``extra_chunks`` sub-folders also go through a batch
     writing JPEG.
@@ -228,7 +238,7 @@ def interleaved(
     rss_after: list[int] = []
     sampler = RssSampler()
 
-    def batch_once(sub: str, target: Path, fmt: str) -> tuple[float, float, float, int]:
+    def batch_once(sub: str, target: Path, fmt: str) -> tuple[float, float, float, int, float]:
         options = BatchOptions(
             task="denoise",
             input_dir=src,
@@ -238,16 +248,17 @@ def interleaved(
             include=(f"{sub}/*",),
             format=fmt,
         )
+        on_model: list[float] = []
         c0 = cpu_seconds()
-        summary = run_batch(options)
-        return summary.seconds, cpu_seconds() - c0, summary.megapixels, summary.done
+        summary = run_batch(options, on_record=lambda r: on_model.append(float(r.get("seconds") or 0)))
+        return summary.seconds, cpu_seconds() - c0, summary.megapixels, summary.done, sum(on_model)
 
     with sampler:
         for i, sub in enumerate(sorted(p.name for p in src.iterdir())):
             files = sorted((src / sub).glob("*.jpg"))
             k = min(per_chunk_in_memory, len(files))
             best_mem: tuple[float, float, float] | None = None
-            best_png: tuple[float, float, float, int] | None = None
+            best_png: tuple[float, float, float, int, float] | None = None
             for rep in range(repeats):
                 for step in ("mem", "png") if rep % 2 == 0 else ("png", "mem"):
                     if step == "mem":
@@ -343,8 +354,10 @@ def main() -> None:
         first, last = r["rss_first"] / MB, r["rss_last"] / MB
         flat = f"RSS {first:.0f} MB after the first sub-folder, {last:.0f} MB after the last"
         row(model, "in memory, 2 in flight", r["memory"], None, "—", "reference: the batch's parallelism")
-        row(model, "batch → PNG", r["png"], ref, f"{r['png'].peak / MB:.0f} MB", flat)
-        row(model, "batch → JPEG q95", r["jpg"], ref, "—", "first sub-folder")
+        row(
+            model, "batch → PNG", r["png"], ref, f"{r['png'].peak / MB:.0f} MB", f"{r['png'].busy(2)}; {flat}"
+        )
+        row(model, "batch → JPEG q95", r["jpg"], ref, "—", f"first sub-folder; {r['jpg'].busy(2)}")
         sec, cpu, mp = in_memory(sorted((work / "nlm").rglob("*.jpg"))[:4], model, strength, 1)
         single = Totals()
         single.add(sec, cpu, mp, 4)
@@ -356,10 +369,10 @@ def main() -> None:
         # --- the shipped denoiser (GRT), one file at a time with torch's threads -------------------
         model, strength = "grt-restoration", 1.0
         tasks.run(tasks.DenoiseRequest(image=load_image(next((work / "grt").rglob("*.jpg"))), model=model))
-        r = interleaved(work / "grt", work / "out-grt", model, strength, 1, 4, extra_chunks=0, repeats=2)
+        r = interleaved(work / "grt", work / "out-grt", model, strength, 1, 4, extra_chunks=0, repeats=3)
         ref = r["memory"].rate
         row(model, "in memory, 1 at a time", r["memory"], None, "—", "reference; 512×512 images")
-        row(model, "batch → PNG", r["png"], ref, f"{r['png'].peak / MB:.0f} MB", "")
+        row(model, "batch → PNG", r["png"], ref, f"{r['png'].peak / MB:.0f} MB", r["png"].busy(1))
         if use_ray:
             ray_row(model, ray_batch(work / "grt", work / "ray-grt", model, strength), r["png"].rate,
                     "1 torch thread per actor; % of the plain batch")  # fmt: skip
@@ -374,11 +387,13 @@ def main() -> None:
         f"sub-folder the model ran in memory on its first {k_nlm} images, then the batch on all of it "
         "(so both saw the same load on this shared machine). GRT: "
         f"{n_grt} JPEGs of 512×512 (0.26 MP), because GRT runs ~0.2 MP/s on this CPU, in sub-folders of 4, "
-        "each measured twice both ways (A-B, B-A) and the faster kept.",
+        "each measured three times alternating (A-B, B-A, A-B) and the fastest kept.",
         "Batch rows are end to end: planning, sha256 of every input, decoding, the model, encoding, atomic "
         "writes and the fsynced manifest. Encoding a 1-MP result as PNG costs ~0.17 s of CPU (JPEG ~0.02 s); "
         "with both cores busy with the model that time comes out of the model's, which the PNG and JPEG "
-        "rows show. CPU s/MP is the process's CPU time per input megapixel.",
+        "rows show. CPU s/MP is the process's CPU time per input megapixel; 'model busy' is the model's "
+        "time inside the batch (per file, as the manifest records it) over the batch's wall time, per "
+        "file in flight: the rest is what decoding, encoding and writing did not hide.",
         "Peak RSS is this process's for the local batch; for Ray, the sum over the driver and every Ray "
         "process (shared object-store pages counted once per process). Ray rows are timed from the start "
         "of the batch, actor start-up and model loading included (`ray.init` not).",
