@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from gptstudio.app.convert import thumbnail
+from gptstudio.app.gc_pauses import heavy_imports, preload_torch_libraries
 from gptstudio.app.history_pixels import Edit, capture
 from gptstudio.app.landing import Region
 from gptstudio.core.errors import CancelledError, GptStudioError, OutOfMemoryError
@@ -83,9 +84,13 @@ class Worker(QObject):
     def probe_device(self) -> None:
         """Find the device name here, so importing torch never blocks the window."""
         try:
-            from gptstudio.core.device import choose_device, describe_device
+            from gptstudio.core.device import check_device_name, choose_device, describe_device
 
-            text = describe_device(choose_device(None))
+            with heavy_imports():  # torch: its objects must not make every later collection slow
+                if not check_device_name(None).startswith("cpu"):  # "cpu" is named without torch
+                    preload_torch_libraries()
+
+                text = describe_device(choose_device(None))
         except Exception as exc:  # a broken CUDA install must not stop the editor
             text = f"CPU (GPU unavailable: {exc})"
         self.device_found.emit(text)
