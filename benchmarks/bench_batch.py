@@ -12,8 +12,10 @@ load from other users of a shared machine hits the reference and the batch alike
   peak resident memory sampled every 50 ms, and the resident memory after the first and the last
   sub-folder, to show it stays flat;
 
-then the classical engine one image at a time as the editor runs it, and the same batch through
-``RayRunner`` on a local Ray instance with 2 one-CPU workers (actor start-up included).
+* the classical engine also one image at a time (OpenCV's own threads), as the editor runs it;
+
+then the same batch through ``RayRunner`` on a local Ray instance with 2 one-CPU workers (actor
+start-up included).
 
 GRT runs ~0.2 MP/s on this kind of CPU, so it gets 16 images of 512×512 (0.26 MP) instead of
 1 MP; the classical engine (OpenCV non-local means) gets the 200-image folder. About 9 minutes on
@@ -223,6 +225,7 @@ def interleaved(
     per_chunk_in_memory: int,
     extra_chunks: int,
     repeats: int = 1,
+    single_per_chunk: int = 0,
 ) -> dict[str, Any]:
     """Sub-folder by sub-folder: the model in memory on its first files, then the batch on all of it.
 
@@ -232,9 +235,10 @@ def interleaved(
     keeps the best).
     The batch resumes into one output folder per repetition, sub-folder after sub-folder, as one
     run over the folder writes it. The first ``extra_chunks`` sub-folders also go through a batch
-    writing JPEG.
+    writing JPEG, and the first ``single_per_chunk`` images of every sub-folder also run in memory
+    one at a time (OpenCV with its own threads), as the editor runs one image.
     """
-    mem, png, jpg = Totals(), Totals(), Totals()
+    mem, png, jpg, single = Totals(), Totals(), Totals(), Totals()
     rss_after: list[int] = []
     sampler = RssSampler()
 
@@ -270,11 +274,20 @@ def interleaved(
             assert best_mem is not None and best_png is not None
             mem.add(*best_mem, k)
             png.add(*best_png)
+            if single_per_chunk:
+                single.add(*in_memory(files[:single_per_chunk], model, strength, 1), single_per_chunk)
             if i < extra_chunks:
                 jpg.add(*batch_once(sub, out / "jpg", "jpg"))
             rss_after.append(sampler.rss())
     png.peak = sampler.peak
-    return {"memory": mem, "png": png, "jpg": jpg, "rss_first": rss_after[0], "rss_last": rss_after[-1]}
+    return {
+        "memory": mem,
+        "png": png,
+        "jpg": jpg,
+        "single": single,
+        "rss_first": rss_after[0],
+        "rss_last": rss_after[-1],
+    }
 
 
 def ray_batch(src: Path, out: Path, model: str, strength: float, **extra: Any) -> dict[str, Any]:
@@ -349,7 +362,9 @@ def main() -> None:
 
         # --- classical: OpenCV non-local means, one file per core ---------------------------------
         model, strength = "classical-nlm", 0.5
-        r = interleaved(work / "nlm", work / "out-nlm", model, strength, 2, k_nlm, extra_chunks=1)
+        r = interleaved(
+            work / "nlm", work / "out-nlm", model, strength, 2, k_nlm, extra_chunks=1, single_per_chunk=2
+        )
         ref = r["memory"].rate
         first, last = r["rss_first"] / MB, r["rss_last"] / MB
         flat = f"RSS {first:.0f} MB after the first sub-folder, {last:.0f} MB after the last"
@@ -358,10 +373,7 @@ def main() -> None:
             model, "batch → PNG", r["png"], ref, f"{r['png'].peak / MB:.0f} MB", f"{r['png'].busy(2)}; {flat}"
         )
         row(model, "batch → JPEG q95", r["jpg"], ref, "—", f"first sub-folder; {r['jpg'].busy(2)}")
-        sec, cpu, mp = in_memory(sorted((work / "nlm").rglob("*.jpg"))[:4], model, strength, 1)
-        single = Totals()
-        single.add(sec, cpu, mp, 4)
-        row(model, "in memory, 1 at a time", single, None, "—", "as the editor runs one image")
+        row(model, "in memory, 1 at a time", r["single"], None, "—", "as the editor runs one image")
         if use_ray:
             ray_row(model, ray_batch(work / "nlm", work / "ray-nlm", model, strength, include=("sub00/*",)),
                     r["png"].rate, "first sub-folder; % of the plain batch")  # fmt: skip
@@ -384,7 +396,8 @@ def main() -> None:
     headers = ["engine", "path", "files", "MP", "s", "MP/s", "CPU s/MP", "of reference", "peak RSS", "notes"]
     notes = [
         f"Classical: {n_nlm} JPEGs of 1024×1024 (1.05 MP) in sub-folders of {PER_FOLDER}; for each "
-        f"sub-folder the model ran in memory on its first {k_nlm} images, then the batch on all of it "
+        f"sub-folder the model ran in memory on its first {k_nlm} images (and one at a time on its first 2), "
+        "then the batch on all of it "
         "(so both saw the same load on this shared machine). GRT: "
         f"{n_grt} JPEGs of 512×512 (0.26 MP), because GRT runs ~0.2 MP/s on this CPU, in sub-folders of 4, "
         "each measured three times alternating (A-B, B-A, A-B) and the fastest kept.",
