@@ -102,6 +102,19 @@ class BatchDialog(QDialog):
     def running(self) -> bool:
         return self.thread is not None
 
+    def plan_ready(self) -> bool:
+        """True when the list shows the plan of the current choices, so Start runs at once.
+
+        A form change re-plans after a short delay on the background thread; until then the list
+        may show the previous choices' plan and Start waits for the new one.
+        """
+        return (
+            self._plan is not None
+            and not self.planner.is_busy()
+            and not self._replan_timer.isActive()
+            and self._planned_options == self._current_options()
+        )
+
     def _form_changed(self) -> None:
         self._keep_rows = False
         self._replan_timer.start()

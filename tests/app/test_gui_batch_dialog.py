@@ -55,7 +55,10 @@ def _choose(qtbot, dialog: BatchDialog, monkeypatch, src: Path, out: Path) -> No
 
 
 def _wait_planned(qtbot, dialog: BatchDialog, files: int) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: len(dialog.files.rows) == files and dialog.start_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: dialog.plan_ready() and len(dialog.files.rows) == files and dialog.start_button.isEnabled(),
+        timeout=5000,
+    )
 
 
 def _wait_stopped(qtbot, dialog: BatchDialog) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +136,9 @@ def test_pause_holds_cancel_stops_after_the_current_file_and_start_resumes(
 
     n = len(done_first)
     qtbot.waitUntil(lambda: f"{n} already done, will be skipped" in dialog.plan_label.text(), timeout=5000)
+    qtbot.waitUntil(dialog.plan_ready, timeout=5000)
     dialog.start_button.click()  # resume
+    assert dialog.running()
     _wait_stopped(qtbot, dialog)
     assert set(_statuses(dialog).values()) == {"done", "skipped"}
     recs = _records(out)
