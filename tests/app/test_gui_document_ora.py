@@ -15,7 +15,6 @@ from gui_helpers import drag, make_image
 from PySide6.QtWidgets import QFileDialog
 
 from gptstudio.app.convert import qimage_to_rgb
-from gptstudio.app.stall_meter import StallMeter
 from gptstudio.core.imageio import load_image, to_uint8
 from gptstudio.core.ora import read_ora
 
@@ -90,14 +89,13 @@ def test_autosave_is_an_ora_with_the_mask(qtbot, engines, image_path) -> None:  
         win.deleteLater()
 
 
-def test_whole_mask_edits_on_a_big_photo_keep_the_window_ticking(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """12 MP: fill, invert, clear and undoing them each let the event loop run within 100 ms,
-    and undo gives back the exact mask."""
+def test_whole_mask_edits_on_a_big_photo_undo_exactly(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """12 MP: fill, invert, clear, and undoing them gives back the exact mask.
+
+    Their GUI stall on 24 MP is a speed goal, measured by ``benchmarks/bench_gui.py``."""
     window.open_path(make_image(tmp_path / "big.png", 4000, 3000))
     drag(window, [(100, 100), (900, 700)])
     painted = window.canvas.mask_item.alpha()
-    meter = StallMeter()
-    meter.start()
     for act in (window.act_fill_mask, window.act_invert_mask, window.act_invert_mask, window.act_clear_mask):
         act.trigger()
         qtbot.wait(20)
@@ -105,9 +103,7 @@ def test_whole_mask_edits_on_a_big_photo_keep_the_window_ticking(qtbot, window, 
     for _ in range(4):
         window.undo_stack.undo()
         qtbot.wait(20)
-    meter.stop()
     assert np.array_equal(window.canvas.mask_item.alpha(), painted), "undo is exact"
-    assert meter.worst < 100, f"the window froze for {meter.worst} ms"
 
 
 def test_foreign_ora_opens_as_its_merged_image(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_helpers import drag, make_image
+from gui_helpers import Gate, drag, make_image, wait_while_held
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -299,30 +299,19 @@ def test_file_open_menu_uses_the_dialog_choice(qtbot, window, image_path, monkey
     assert window.act_save.isEnabled() and window.act_export.isEnabled()
 
 
-def test_opening_a_big_photo_keeps_the_window_responsive(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Opening from the menu decodes on a thread: the event loop keeps ticking meanwhile."""
-    from PySide6.QtCore import QElapsedTimer
+def test_opening_a_big_photo_decodes_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Opening from the menu decodes on a thread: the event loop keeps running while it is held.
+
+    How long the loop may stall is a speed goal, measured by ``benchmarks/bench_gui.py``."""
+    from gptstudio.app import loader
 
     big = tmp_path / "big.jpg"
     rng = np.random.default_rng(0)
-    save_image(from_array(rng.integers(0, 255, (3000, 4000, 3), dtype=np.uint8)), big)
-    clock = QElapsedTimer()
-    clock.start()
-    last, gaps = [clock.elapsed()], []
-
-    def tick() -> None:
-        gaps.append(clock.elapsed() - last[0])
-        last[0] = clock.elapsed()
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    try:
-        assert window.open_path(big, background=True)
-        assert not window.canvas.isEnabled(), "no painting on the old image while the new one loads"
-        qtbot.waitUntil(lambda: window.document is not None, timeout=60000)
-    finally:
-        timer.stop()
-    assert window.canvas.image_size() == (4000, 3000) and window.canvas.isEnabled()
-    assert len(gaps) > 5 and max(gaps) < 100, f"the event loop stalled for {max(gaps)} ms"
+    save_image(from_array(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)), big)
+    gate = Gate(loader.load_document)
+    monkeypatch.setattr(loader, "load_document", gate)
+    assert window.open_path(big, background=True)
+    assert not window.canvas.isEnabled(), "no painting on the old image while the new one loads"
+    wait_while_held(qtbot, gate)
+    qtbot.waitUntil(lambda: window.document is not None, timeout=60000)
+    assert window.canvas.image_size() == (400, 300) and window.canvas.isEnabled()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -248,11 +247,9 @@ def test_lama_inpaints_through_the_task_api(lama_engine: object) -> None:
     image = picture(64, 96)
     mask = np.zeros((64, 96), np.float32)
     mask[24:40, 40:60] = 1
-    start = time.perf_counter()
     result = tasks.run(
         InpaintRequest(image=from_array(image), mask=mask, model="test-lama", grow=0, feather=0)
     )
-    assert time.perf_counter() - start < 20
     out = result.image.rgb
     np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
     assert np.abs(out[mask > 0] - image[mask > 0]).mean() > 1e-3
