@@ -16,6 +16,11 @@ import numpy as np
 from gptstudio.core.errors import InvalidRequestError
 
 ENV_DEVICE = "GPTSTUDIO_DEVICE"
+#: ``0`` turns bf16 on the CPU off (``1`` forces it on, for testing the bf16 path anywhere).
+ENV_CPU_BF16 = "GPTSTUDIO_CPU_BF16"
+#: /proc/cpuinfo flags of CPUs whose matrix or vector units compute in bf16 natively (Intel Cooper
+#: Lake and Sapphire Rapids onwards, AMD Zen 4 onwards). Without them bf16 is emulated and slower.
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 VALID_DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -77,10 +82,47 @@ def choose_device(preference: str | None = None) -> str:
     return "cpu"
 
 
-def choose_dtype(device: str, *, supports_half: bool, supports_bf16: bool = False) -> Any:
-    """float32 on the CPU; bf16 or fp16 on a GPU when the engine supports it."""
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 in hardware (AMX-BF16 or AVX512-BF16 on x86 Linux).
+
+    Only a hardware unit makes bf16 faster than fp32; elsewhere oneDNN emulates it and it is slower,
+    so any doubt (another OS, an unreadable /proc) answers no and the CPU stays in fp32.
+    """
+    if cpuinfo is None:
+        from pathlib import Path
+
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return any(f in flags for f in CPU_BF16_FLAGS)
+    return False
+
+
+def cpu_bf16_enabled(option: bool | None = None) -> bool:
+    """Use bf16 on the CPU? An explicit option, then ``GPTSTUDIO_CPU_BF16``, then the hardware."""
+    if option is not None:
+        return option
+    env = os.environ.get(ENV_CPU_BF16, "").strip().lower()
+    if env in ("0", "no", "off", "false"):
+        return False
+    if env in ("1", "yes", "on", "true"):
+        return True
+    return cpu_has_bf16()
+
+
+def choose_dtype(
+    device: str, *, supports_half: bool, supports_bf16: bool = False, cpu_bf16: bool = False
+) -> Any:
+    """float32 on the CPU unless ``cpu_bf16`` (the engine runs well in bf16 there and the CPU has
+    bf16 units); bf16 or fp16 on a GPU when the engine supports it."""
     import torch
 
+    if device == "cpu" and supports_bf16 and cpu_bf16:
+        return torch.bfloat16
     if device.startswith("cuda"):
         if supports_bf16 and torch.cuda.is_bf16_supported():
             return torch.bfloat16

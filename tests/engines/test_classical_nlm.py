@@ -7,7 +7,7 @@ import pytest
 
 from gptstudio import tasks
 from gptstudio.core.imageio import from_array
-from gptstudio.engines.classical.nlm import estimate_noise_sigma
+from gptstudio.core.noise_estimate import estimate_noise_sigma
 from gptstudio.tasks import DenoiseRequest
 
 

@@ -14,6 +14,12 @@ A learned per-mode bias (``all``, ``jpeg``, ``deblur``, ``denoise``) is added to
 training showed the true damage type half of the time and ``all`` (blind) the other half, so
 ``all`` is a blind model and the other modes are hints. The network predicts a residual that is
 added to the input, and any image size is accepted after padding to a multiple of 8.
+
+With ``noise_level`` in the config the network also takes a noise level (FFDNet's idea, as a
+vector rather than a map): σ in 8-bit levels, or "unknown". It is embedded by a small MLP and
+added to the features at the start of every stage, so a user can push a noisy photo harder than
+the blind estimate (or hold back on a clean one). The last layers start at zero, so weights
+trained without it load unchanged and behave exactly as before until fine-tuned.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class GRTConfig:
     heads: tuple[int, ...] = (1, 2, 4)
     ffn_expansion: float = 2.0
     modes: int = len(MODES)
+    noise_level: bool = False
 
     @property
     def levels(self) -> int:
@@ -230,8 +237,24 @@ class Up(nn.Module):
         return F.pixel_shuffle(self.conv(x), 2)
 
 
+#: The noise level is fed as σ / NOISE_SCALE (8-bit levels), so the usual 0-75 range is about 0-1.5.
+NOISE_SCALE = 50.0
+
+
+def noise_input(noise: torch.Tensor | float | None, batch: int, device: torch.device) -> torch.Tensor:
+    """The (σ / NOISE_SCALE, known) pairs the noise embedding takes; ``None`` or σ < 0 is unknown."""
+    if noise is None:
+        sigma = torch.full((batch,), -1.0, device=device)
+    elif isinstance(noise, torch.Tensor):
+        sigma = noise.to(device=device, dtype=torch.float32).reshape(-1).expand(batch)
+    else:
+        sigma = torch.full((batch,), float(noise), device=device)
+    known = (sigma >= 0).float()
+    return torch.stack([sigma.clamp_min(0) / NOISE_SCALE, known], dim=1)
+
+
 class GRT(nn.Module):
-    """The network: ``forward(x, mode)`` maps a 0..1 RGB batch to its restored version."""
+    """The network: ``forward(x, mode, noise)`` maps a 0..1 RGB batch to its restored version."""
 
     def __init__(self, config: GRTConfig | None = None) -> None:
         super().__init__()
@@ -260,6 +283,15 @@ class GRT(nn.Module):
             self.fuses.append(nn.Conv2d(ch * 2, ch, 1, bias=False))
             self.decoders.append(_stage(ch, cfg.dec_blocks[i], cfg.heads[i], cfg.ffn_expansion))
         self.out = nn.Conv2d(w, 12, 3, padding=1)
+        if cfg.noise_level:
+            self.noise_embed = nn.Sequential(nn.Linear(2, w), nn.SiLU(), nn.Linear(w, w), nn.SiLU())
+            # One projection per stage: encoders, middle, decoders (shallow to deep to shallow).
+            widths = [w * 2**i for i in range(len(cfg.enc_blocks))]
+            widths += [w * 2 ** len(cfg.enc_blocks), *reversed(widths)]
+            self.noise_proj = nn.ModuleList(nn.Linear(w, c) for c in widths)
+            for proj in self.noise_proj:
+                nn.init.zeros_(proj.weight)
+                nn.init.zeros_(proj.bias)
 
     def set_attention_window(self, pixels: int | None) -> None:
         """Use sliding-window attention statistics of ``pixels`` (full-resolution) at inference.
@@ -287,8 +319,12 @@ class GRT(nn.Module):
         levels.append((self.middle, len(self.encoders)))
         return levels
 
-    def forward(self, x: torch.Tensor, mode: torch.Tensor | int = 0) -> torch.Tensor:
-        """``x``: N×3×H×W in 0..1, H and W multiples of ``config.multiple_of``; ``mode``: index in MODES."""
+    def forward(
+        self, x: torch.Tensor, mode: torch.Tensor | int = 0, noise: torch.Tensor | float | None = None
+    ) -> torch.Tensor:
+        """``x``: N×3×H×W in 0..1, H and W multiples of ``config.multiple_of``; ``mode``: index in
+        MODES; ``noise``: σ in 8-bit levels per image (negative or ``None``: unknown, blind), used
+        only by networks built with ``noise_level``."""
         m = self.config.multiple_of
         if x.shape[-2] % m or x.shape[-1] % m:
             raise ValueError(f"GRT needs sides that are multiples of {m}, not {tuple(x.shape[-2:])}")
@@ -296,13 +332,24 @@ class GRT(nn.Module):
             mode = torch.full((x.shape[0],), int(mode), dtype=torch.long, device=x.device)
         feat = self.embed(F.pixel_unshuffle(x, 2))
         feat = feat + self.mode_embed(mode).to(feat.dtype)[:, :, None, None]
+        biases = iter(self._noise_biases(noise, x.shape[0], x.device, feat.dtype))
         skips = []
         for enc, down in zip(self.encoders, self.downs, strict=True):
-            feat = enc(feat)
+            feat = enc(feat + next(biases))
             skips.append(feat)
             feat = down(feat)
-        feat = self.middle(feat)
+        feat = self.middle(feat + next(biases))
         for up, fuse, dec in zip(self.ups, self.fuses, self.decoders, strict=True):
             feat = fuse(torch.cat([up(feat), skips.pop()], dim=1))
-            feat = dec(feat)
+            feat = dec(feat + next(biases))
         return x + F.pixel_shuffle(self.out(feat), 2)
+
+    def _noise_biases(
+        self, noise: torch.Tensor | float | None, batch: int, device: torch.device, dtype: torch.dtype
+    ) -> list[torch.Tensor | float]:
+        """Per-stage N×C×1×1 biases from the noise level (zeros for a network without the input)."""
+        stages = 2 * len(self.encoders) + 1
+        if not self.config.noise_level:
+            return [0.0] * stages
+        e = self.noise_embed(noise_input(noise, batch, device))
+        return [proj(e).to(dtype)[:, :, None, None] for proj in self.noise_proj]

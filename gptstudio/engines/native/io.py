@@ -63,6 +63,7 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> GRTConfig:
         heads=tuple(heads),
         ffn_expansion=hidden2 / 2 / mid_ch,
         modes=int(state_dict["mode_embed.weight"].shape[0]),
+        noise_level="noise_embed.0.weight" in keys,
     )
     return config
 

@@ -41,4 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--init", type=Path, default=None, help="fine-tune: start from this .safetensors file")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="bf16 autocast with fp32 weights (auto: where the CPU or GPU has bf16 units)",
+    )
+    p.add_argument(
+        "--compare-precision", action="store_true", help="first time fp32 and bf16 steps and log both"
+    )
     return p

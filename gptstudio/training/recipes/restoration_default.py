@@ -13,8 +13,13 @@ Patches come from the photos as they are and from copies downscaled to 0.7 and 0
 sharp photos instead of learning the soft, 4:2:0 look of CBSD432's JPEGs as "clean".
 
 ``--init FILE`` starts from an exported weight file instead of random weights, with a fresh
-optimiser and schedule (fine-tuning); the shipped weights were made in two such stages, recorded in
-their model card.
+optimiser and schedule (fine-tuning); the shipped weights were made in such stages, recorded in
+their model card. A file without the noise-level input (v2) gets it added, starting at zero.
+
+Each patch is labelled with a noise level for the network's noise-level input (see
+``gptstudio.training.noise_levels``). Training runs in bf16 autocast with fp32 master weights where
+the hardware has bf16 units (``--precision``), and ``--compare-precision`` first times fp32 and
+bf16 steps in the same run for the model card.
 
 The schedule is driven by ``--steps`` (reproducible step for step) or by a wall-time budget
 ``--minutes`` (for a fixed slot of machine time); with both, it ends at whichever comes first and
@@ -40,17 +45,22 @@ import torch
 from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.device import cpu_name
 from gptstudio.core.errors import GptStudioError, InvalidRequestError
+from gptstudio.core.noise_estimate import estimate_noise_sigma
 from gptstudio.core.paths import checkpoints_dir
 from gptstudio.engines.native.arch import GRT, GRTConfig
 from gptstudio.engines.native.io import load as load_weights
 from gptstudio.engines.native.io import save
 from gptstudio.training.data import PatchSampler, load_folder
 from gptstudio.training.degrade import MODE_ALL, MODE_DENOISE, DegradationMix, gaussian_noise
+from gptstudio.training.noise_levels import label_noise_levels
+from gptstudio.training.precision import autocast, memory_format, steps_per_second, use_bf16
 from gptstudio.training.recipes import add_arguments
 
 NAME = "restoration-default"
 #: The architecture of the shipped model (about 1.3 M parameters, ~104 kFLOP per pixel).
-CONFIG = GRTConfig(width=32, enc_blocks=(2, 2), mid_blocks=4, dec_blocks=(2, 2), heads=(1, 2, 4))
+CONFIG = GRTConfig(
+    width=32, enc_blocks=(2, 2), mid_blocks=4, dec_blocks=(2, 2), heads=(1, 2, 4), noise_level=True
+)
 #: (start of the phase as a fraction of training, patch size, batch size): small patches first
 #: (many cheap steps while the network learns the basics), large ones last (context for the
 #: channel attention, whose statistics then match whole images better).
@@ -80,6 +90,8 @@ class Options:
     resume: bool = False
     log_every: int = 50
     config: GRTConfig = CONFIG
+    precision: str = "auto"
+    compare_precision: bool = False
 
 
 def hardware() -> str:
@@ -121,11 +133,13 @@ class Validator:
 
     @torch.inference_mode()
     def __call__(self, model: GRT, device: str, mode: int) -> float:
+        """PSNR with the noise level as the app would feed it: the blind estimate of each crop."""
         model.eval()
         scores = []
         for clean, noisy in zip(self.clean, self.noisy, strict=True):
             x = torch.from_numpy(noisy).permute(2, 0, 1)[None].float().div(255).to(device)
-            y = model(x, mode).clamp(0, 1)[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
+            level = estimate_noise_sigma(noisy.astype(np.float32) / 255.0)
+            y = model(x, mode, level).clamp(0, 1)[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
             scores.append(psnr(y, clean))
         return float(np.mean(scores))
 
@@ -164,13 +178,10 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
     validators = [Validator(Path(v)) for v in opts.val]
     model = GRT(opts.config).to(device)
     if opts.init:
-        start_model, _ = load_weights(opts.init)
-        if start_model.config != opts.config:
-            raise InvalidRequestError(
-                f"{opts.init.name} is a {start_model.config} network, not the recipe's {opts.config}."
-            )
-        model.load_state_dict(start_model.state_dict())
+        _init_from(model, opts.init, opts.config)
         log(f"starting from the weights in {opts.init}")
+    bf16 = use_bf16(device, opts.precision)
+    model = model.to(memory_format=memory_format(device))
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -190,8 +201,12 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         log(f"resumed from {ckpt_path} at step {step} ({elapsed_before / 60:.1f} min trained)")
     log(
         f"recipe {NAME}: {len(images)} images, {sum(p.numel() for p in model.parameters()) / 1e6:.3f} M "
-        f"parameters, device {device}, {hardware()}"
+        f"parameters, device {device}, {hardware()}, {'bf16 autocast' if bf16 else 'fp32'}"
     )
+    if opts.compare_precision:
+        rates = _compare_precision(model, sampler, device, phases[-1][1:])
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in rates.items())
+        log(f"steps per second at the last phase's patches: {shown}")
     start = time.monotonic()
     last_ckpt = last_val = start
     budget = opts.minutes * 60.0 if opts.minutes else None
@@ -238,12 +253,14 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
     while progress() < 1.0:
         patch, batch = _phase(progress(), phases)
         noisy, clean, modes = sampler.batch(batch, patch)
-        noisy, clean, modes = noisy.to(device), clean.to(device), modes.to(device)
+        levels = label_noise_levels(noisy, clean, sampler.rng)
+        noisy = noisy.to(device, memory_format=memory_format(device))
+        clean, modes, levels = clean.to(device), modes.to(device), levels.to(device)
         for group in optim.param_groups:
             group["lr"] = _lr(opts, step, progress())
         model.train()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            pred = model(noisy, modes)
+        with autocast(device, bf16):
+            pred = model(noisy, modes, levels)
         loss = charbonnier(pred.float(), clean)
         optim.zero_grad(set_to_none=True)
         loss.backward()
@@ -277,6 +294,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         "hardware": hardware(),
         "data": str(opts.data),
         "init": opts.init.name if opts.init else None,
+        "precision": "bf16 autocast" if bf16 else "fp32",
         "final_val": history[-1] if history else None,
     }
     meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in summary.items()}
@@ -284,6 +302,45 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
     summary["out"] = str(opts.out)
     log(f"exported EMA weights to {opts.out}: {json.dumps(summary)}")
     return summary
+
+
+def _init_from(model: GRT, path: Path, config: GRTConfig) -> None:
+    """Load ``path`` into ``model``; a file without the noise-level input gets it at zero (exact)."""
+    start_model, _ = load_weights(path)
+    if start_model.config != config and start_model.config != GRTConfig(
+        **{**config.to_dict(), "noise_level": False}
+    ):
+        raise InvalidRequestError(
+            f"{path.name} is a {start_model.config} network, not the recipe's {config}."
+        )
+    missing = model.load_state_dict(start_model.state_dict(), strict=False).missing_keys
+    if any(not k.startswith("noise_") for k in missing):
+        raise InvalidRequestError(f"{path.name} lacks tensors the recipe's network needs: {missing[:3]}")
+
+
+def _compare_precision(
+    model: GRT, sampler: PatchSampler, device: str, phase: tuple[int, int]
+) -> dict[str, float]:
+    """Steps per second in fp32 and in bf16 autocast on a copy of the model, for the model card."""
+    patch, batch = phase
+    noisy, clean, modes = sampler.batch(batch, patch)
+    noisy = noisy.to(device, memory_format=memory_format(device))
+    clean, modes = clean.to(device), modes.to(device)
+    rates = {}
+    for name, enabled in (("fp32", False), ("bf16", True)):
+        trial = copy.deepcopy(model).train()
+        optim = torch.optim.AdamW(trial.parameters(), lr=1e-5)
+
+        def step(trial: GRT = trial, optim: torch.optim.Optimizer = optim, enabled: bool = enabled) -> None:
+            with autocast(device, enabled):
+                pred = trial(noisy, modes, 25.0)
+            loss = charbonnier(pred.float(), clean)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+
+        rates[name] = steps_per_second(step)
+    return rates
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -307,6 +364,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
         init=args.init,
         val_every=args.val_every,
         resume=args.resume,
+        precision=args.precision,
+        compare_precision=args.compare_precision,
     )
 
 
