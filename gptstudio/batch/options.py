@@ -21,6 +21,8 @@ from gptstudio.engines.base import RESTORE_MODES
 
 #: Tasks a batch can run (generate-variation joins once the task exists).
 BATCH_TASKS = ("denoise", "restore", "upscale", "inpaint")
+#: Tasks that load no model (``gptstudio adjust`` on a folder runs through the batch this way).
+MODEL_FREE_TASKS = ("adjust",)
 #: Tasks whose result depends on a seed: one seed is fixed per batch and recorded.
 SEEDED_TASKS = frozenset({"inpaint"})
 #: ``format`` values: a fixed output format, or "same" to keep each input's own.
@@ -78,7 +80,7 @@ def check_options(options: BatchOptions) -> None:
     from gptstudio.tasks.upscale import check_factor
 
     o = options
-    if o.task not in BATCH_TASKS:
+    if o.task not in BATCH_TASKS and o.task not in MODEL_FREE_TASKS:
         raise InvalidRequestError(f"A batch cannot run '{o.task}'. Use one of: {', '.join(BATCH_TASKS)}.")
     if not o.input_dir.is_dir():
         raise InvalidRequestError(f"The input folder {o.input_dir} does not exist or is not a folder.")
@@ -94,6 +96,10 @@ def check_options(options: BatchOptions) -> None:
         raise InvalidRequestError(f"Unknown restore mode '{o.mode}'. Use one of: {', '.join(RESTORE_MODES)}.")
     if o.task == "upscale":
         check_factor(float(o.scale))
+    if o.task == "adjust":
+        from gptstudio.tasks.adjust import check_settings
+
+        check_settings(o.extra)
     if o.tile is not None and o.tile < 0:
         raise InvalidRequestError(f"The tile size cannot be negative (got {o.tile}); 0 = whole image.")
     if o.format not in OUTPUT_FORMATS:

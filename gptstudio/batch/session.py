@@ -20,7 +20,14 @@ from typing import Any
 
 from gptstudio.batch.discovery import MANIFEST_NAME, PlannedFile, plan
 from gptstudio.batch.manifest import DONE, FAILED, SKIPPED, ManifestIndex, ManifestWriter, read_manifest
-from gptstudio.batch.options import SEEDED_TASKS, BatchOptions, check_options, options_key, task_settings
+from gptstudio.batch.options import (
+    MODEL_FREE_TASKS,
+    SEEDED_TASKS,
+    BatchOptions,
+    check_options,
+    options_key,
+    task_settings,
+)
 from gptstudio.batch.work import BatchContext
 from gptstudio.core.progress import TaskState
 
@@ -100,7 +107,11 @@ class Session:
         self.options = options
         self.state = state or TaskState()
         self.on_record = on_record
-        if load_model:  # loaded once here; the registry's cache hands the same engine to every file
+        if options.task in MODEL_FREE_TASKS:  # adjustments: arithmetic, nothing to load
+            from gptstudio.tasks.adjust import INFO as info
+
+            self.device = "cpu"
+        elif load_model:  # loaded once here; the registry's cache hands the same engine to every file
             _engine, info, self.device = resolve_engine(options.task, options.model, options.device)
         else:  # the model loads where it runs (a Ray actor); still fail early on a wrong model
             info = registry.info(options.model or registry.default_model(options.task))

@@ -134,6 +134,10 @@ def build_request(ctx: BatchContext, image: ImageData, mask: np.ndarray | None) 
     """The task request exactly as the single-image command builds it for the same options."""
     o = ctx.options
     common: dict[str, Any] = {"image": image, "model": ctx.model_id, "device": o.device, "tile": o.tile}
+    if o.task == "adjust":
+        from gptstudio.tasks.adjust import request_from_settings
+
+        return request_from_settings(image, o.extra, model=ctx.model_id, device=o.device, tile=o.tile)  # type: ignore[return-value]
     if o.task == "denoise":
         return DenoiseRequest(strength=o.strength, **common)
     if o.task == "restore":

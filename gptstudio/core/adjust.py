@@ -77,11 +77,12 @@ class Adjustments:
         return self == Adjustments()
 
     def to_params(self) -> dict[str, Any]:
-        """The parameters a result records (lists, not tuples, so JSON round-trips them)."""
+        """The parameters a result records: lists, not tuples, so JSON round-trips them, and
+        full-precision floats, so a repeat from the stored parameters gives the same pixels."""
         out = asdict(self)
         for key in ("wb_gains", *RANGES):
-            out[key] = [round(float(v), 6) for v in out[key]]
-        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}
+            out[key] = [float(v) for v in out[key]]
+        return out
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Adjustments:
@@ -201,22 +202,24 @@ def histogram(rgb: np.ndarray, bins: int = 256, max_pixels: int = 1_000_000) -> 
     return np.stack(rows).astype(np.int64)
 
 
-def auto_levels(rgb: np.ndarray, clip: float = 0.001) -> tuple[float, float]:
+def auto_levels(rgb: np.ndarray, clip: float = 0.001, max_pixels: int = 1_000_000) -> tuple[float, float]:
     """Black and white points that stretch the luminance to the full range.
 
     The darkest and brightest ``clip`` fraction of pixels (0.1 % each side) are let go to pure
     black and white, so one hot pixel or a black border does not stop the stretch. Luminance, not
     each channel on its own, so the colours do not shift (a per-channel stretch would also "fix"
-    a sunset's warmth). Points are quantized to 1/255 so they read as levels in the panel.
+    a sunset's warmth). Measured on an evenly strided sample of at most ``max_pixels`` pixels, as
+    exact quantiles (not histogram bins), so 16-bit images get 16-bit points. A flat image (less
+    than one 8-bit level between the points) is left alone: (0, 1).
     """
-    counts = histogram(rgb, bins=256)[3]
-    total = int(counts.sum())
-    cum = np.cumsum(counts)
-    low = int(np.searchsorted(cum, clip * total, side="right"))
-    high = int(np.searchsorted(cum, (1.0 - clip) * total, side="left"))
-    high = min(max(high, low + 1), 255)
-    low = min(low, high - 1)
-    return low / 255.0, high / 255.0
+    h, w = rgb.shape[:2]
+    step = max(1, math.ceil(math.sqrt(h * w / max_pixels)))
+    lum = luminance(rgb[::step, ::step].reshape(-1, 3))
+    black, white = (float(v) for v in np.quantile(lum, (clip, 1.0 - clip)))
+    black, white = max(0.0, black), min(1.0, white)
+    if white - black < 1.0 / 255.0:
+        return 0.0, 1.0
+    return black, white
 
 
 def grey_point_gains(colour: np.ndarray | tuple[float, float, float]) -> _Triple:

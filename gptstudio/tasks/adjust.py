@@ -80,3 +80,38 @@ def adjust(request: AdjustRequest, state: TaskState | None = None) -> TaskResult
 
     params["program"] = f"gptstudio {__version__}"
     return TaskResult(image=image.with_rgb(rgb), params=params, seconds=t[0])
+
+
+def settings(
+    adjustments: Adjustments, auto: bool = False, grey_point: tuple[int, int] | None = None
+) -> tuple[tuple[str, object], ...]:
+    """The adjustments as sorted (name, value) pairs of plain data: what a batch carries to every
+    file (and to Ray actors) and hashes into its options key, so changing a value redoes a file."""
+    params = adjustments.to_params()
+    params.pop("auto_levels", None)
+    out = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    out["auto_levels"] = bool(auto)
+    out["grey_point"] = None if grey_point is None else (int(grey_point[0]), int(grey_point[1]))
+    return tuple(sorted(out.items()))
+
+
+def request_from_settings(
+    image: ImageData, pairs: tuple[tuple[str, object], ...], **common: object
+) -> AdjustRequest:
+    """The request :func:`settings` describes, for this image: a grey point is sampled here, on
+    this image (a grey card at the same place in every photo of a shoot)."""
+    from gptstudio.core.adjust import grey_point_gains, sample_colour
+
+    values = dict(pairs)
+    a = Adjustments.from_params(values)
+    point = values.get("grey_point")
+    if point is not None:
+        x, y = (int(v) for v in point)  # type: ignore[union-attr]
+        a = replace(a, wb_gains=grey_point_gains(sample_colour(image.rgb, x, y)))
+    return AdjustRequest(image=image, adjustments=a, auto_levels=bool(values.get("auto_levels")), **common)  # type: ignore[arg-type]
+
+
+def check_settings(pairs: tuple[tuple[str, object], ...]) -> None:
+    """Raise :class:`~gptstudio.core.errors.InvalidRequestError` for a bad value, before a batch
+    touches its first file."""
+    Adjustments.from_params(dict(pairs))

@@ -89,6 +89,7 @@ def test_auto_levels_stretches_a_dull_image() -> None:
     rgb = from_array(v).rgb
     black, white = auto_levels(rgb)
     assert black * 255 == pytest.approx(40, abs=1) and white * 255 == pytest.approx(200, abs=1)
+    assert auto_levels(np.full((8, 8, 3), 0.5, np.float32)) == (0.0, 1.0)  # flat: left alone
     out = apply_adjustments(rgb, Adjustments(black=black, white=white))
     assert out.min() == 0.0 and out.max() == 1.0
 
