@@ -13,7 +13,7 @@ Never reorder it; append a new mode at the end (and retrain).
 from __future__ import annotations
 
 #: Task names, as used by the CLI, the editor, the catalog and stored parameters.
-TASKS = ("denoise", "restore", "upscale", "inpaint", "generate")
+TASKS = ("denoise", "restore", "upscale", "inpaint", "generate", "segment")
 #: What the editor and the Models dialog call each task.
 TASK_LABELS = {
     "inpaint": "Inpaint",
@@ -21,6 +21,8 @@ TASK_LABELS = {
     "denoise": "Denoise",
     "upscale": "Upscale",
     "generate": "Generate",
+    # not a task of the panel: what Segment Anything models do for the Select Object tool
+    "segment": "Select object",
 }
 #: Restoration modes, what kind of damage to remove. The order is the network's mode index.
 RESTORE_MODES = ("all", "jpeg", "deblur", "denoise")
