@@ -81,6 +81,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
         default=1.0,
         help="0 keeps the input, 1 removes the most (default 1)",
     )
+    _add_noise_level(d)
     _add_filter_mask(d)
     d.set_defaults(func=_cmd_denoise)
 
@@ -95,6 +96,7 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
         r.add_argument(
             "--strength", type=cli_args.STRENGTH, default=1.0, help="0 keeps the input, 1 full effect"
         )
+        _add_noise_level(r)
         _add_filter_mask(r)
         r.set_defaults(func=_cmd_restore)
 
@@ -225,12 +227,27 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "device": args.device, "tile": args.tile}
 
 
+def _add_noise_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--noise-level",
+        type=cli_args.noise_level,
+        default=None,
+        metavar="auto|SIGMA",
+        help="how noisy the photo is, σ in 8-bit levels (models with this control: GRT v3, NLM); "
+        "raise it to remove heavy grain, lower it to keep texture (default auto: estimated)",
+    )
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from gptstudio.tasks import DenoiseRequest
 
     image, output = _prepare(args, "denoise")
     request = DenoiseRequest(
-        image=image, strength=args.strength, **_filter_mask(args, image), **_common(args)
+        image=image,
+        strength=args.strength,
+        noise_level=args.noise_level,
+        **_filter_mask(args, image),
+        **_common(args),
     )
     return _run_and_save(request, output, args)
 
@@ -240,7 +257,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
     image, output = _prepare(args, "restore")
     request = RestoreRequest(
-        image=image, mode=args.mode, strength=args.strength, **_filter_mask(args, image), **_common(args)
+        image=image,
+        mode=args.mode,
+        strength=args.strength,
+        noise_level=args.noise_level,
+        **_filter_mask(args, image),
+        **_common(args),
     )
     return _run_and_save(request, output, args)
 

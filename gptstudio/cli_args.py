@@ -85,4 +85,11 @@ MAX_MEGAPIXELS = float_option("max-megapixels", 0.0, above=True)
 STEPS = int_option("steps", 1, 1000)
 SEED = int_option("seed", 0, 2**31 - 1)
 FEATHER = float_option("feather", 0.0, 256.0)
+_NOISE = float_option("noise-level", 0.0, 100.0, meaning="σ in 8-bit levels")
+
+
+def noise_level(text: str) -> float | None:
+    """``--noise-level``: ``auto`` (the model's own estimate, None) or σ from 0 to 100."""
+    return None if text.strip().lower() == "auto" else _NOISE(text)
+
 GROW = int_option("grow", 0, 256)

@@ -7,6 +7,8 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The same numbers on every CI machine, with or without bf16 units: fp32 unless a test asks for bf16.
+os.environ.setdefault("GPTSTUDIO_CPU_BF16", "0")
 
 
 @pytest.fixture(autouse=True)

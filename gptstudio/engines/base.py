@@ -67,8 +67,12 @@ class RestorationEngine(ABC):
         mode: str,
         state: TaskState,
         tile: int | None = None,
+        noise_level: float | None = None,
     ) -> np.ndarray:
-        """Return a cleaned float32 ``H×W×3`` image; check ``state`` between tiles or steps."""
+        """Return a cleaned float32 ``H×W×3`` image; check ``state`` between tiles or steps.
+
+        ``noise_level`` (σ, 8-bit levels; None = estimate it) is passed only to engines whose
+        ``info.uses`` names it, so engines without the control need not accept it."""
 
 
 class InpaintEngine(ABC):

@@ -39,6 +39,9 @@ class DenoiseRequest(_Common):
     mask: np.ndarray | None = None
     #: Soften the mask edge by this many pixels.
     feather: float = 4.0
+    #: How noisy the photo is, σ in 8-bit levels, for models with a noise-level control: higher
+    #: removes more. None = the model's blind estimate of the photo.
+    noise_level: float | None = None
     task: str = field(default="denoise", init=False)
 
 
@@ -52,6 +55,8 @@ class RestoreRequest(_Common):
     mask: np.ndarray | None = None
     #: Soften the mask edge by this many pixels.
     feather: float = 4.0
+    #: σ in 8-bit levels for models with a noise-level control; None = their blind estimate.
+    noise_level: float | None = None
     task: str = field(default="restore", init=False)
 
 

@@ -26,6 +26,22 @@ from gptstudio.tasks.common import (
 from gptstudio.tasks.masked import blend_mask, mask_params, through_mask, work_box
 from gptstudio.tasks.requests import DenoiseRequest, RestoreRequest, TaskResult
 
+#: The highest noise level a user may ask for (σ in 8-bit levels): far beyond any photo.
+MAX_NOISE_LEVEL = 100.0
+
+
+def _noise_option(level: float | None, uses: frozenset[str], name: str) -> dict[str, float | None]:
+    """The ``noise_level`` keyword for engines with the control; a clear error for the others."""
+    if "noise_level" not in uses:
+        if level is not None:
+            raise InvalidRequestError(
+                f"{name} has no noise-level control; leave the noise level on automatic for it."
+            )
+        return {}
+    if level is not None:
+        check_range("Noise level", level, 0.0, MAX_NOISE_LEVEL)
+    return {"noise_level": level}
+
 
 def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: TaskState) -> TaskResult:
     check_range("Strength", request.strength, 0.0, 1.0)
@@ -42,10 +58,11 @@ def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: 
     job = replace(state, notes={})  # this job's engine notes only, even if the caller reuses its state
     tiles: list[int] = []
     full, strength = request.image.rgb, request.strength
+    extra = _noise_option(request.noise_level, info.uses, info.name)
     rgb_in = full if box is None else np.ascontiguousarray(full[box.slices])
     with timed() as t:
         rgb = with_oom_fallback(
-            lambda tile: engine.restore(rgb_in, strength=strength, mode=mode, state=job, tile=tile),
+            lambda tile: engine.restore(rgb_in, strength=strength, mode=mode, state=job, tile=tile, **extra),
             request.tile,
             info.tile,
             tiles,
@@ -58,6 +75,8 @@ def run_restoration(request: DenoiseRequest | RestoreRequest, mode: str, state: 
     params = base_params(request.task, info, device, strength=round(request.strength, 4), tile=tiles[-1])
     if request.task == "restore":
         params["mode"] = mode
+    if request.noise_level is not None:
+        params["noise_level"] = round(float(request.noise_level), 2)
     params.update(job.notes)
     if blend is not None:
         params.update(mask_params(request.feather, box))

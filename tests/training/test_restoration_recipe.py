@@ -183,3 +183,40 @@ def test_inference_attention_window_is_the_last_training_patch() -> None:
     from gptstudio.engines.native.engine import ATTENTION_WINDOW
 
     assert recipe.PATCH_PHASES[-1][1] == ATTENTION_WINDOW
+
+
+def test_bf16_run_with_noise_levels_exports_fp32(folder: Path, tmp_path: Path) -> None:
+    """The v3 recipe: bf16 autocast (asked for, so any CPU runs it), noise-level labels, a
+    timing of both precisions in the log, and fp32 weights with the noise input in the file."""
+    noisy_tiny = GRTConfig(**{**TINY.to_dict(), "noise_level": True})
+    out = tmp_path / "w.safetensors"
+    opts = recipe.Options(
+        data=folder,
+        out=out,
+        run_dir=tmp_path / "run",
+        minutes=None,
+        steps=2,
+        warmup=1,
+        config=noisy_tiny,
+        precision="bf16",
+        compare_precision=True,
+    )
+    logs: list[str] = []
+    summary = recipe.train(opts, logs.append)
+    assert summary["precision"] == "bf16 autocast"
+    assert any("steps per second" in line and "fp32" in line and "bf16" in line for line in logs)
+    model, meta = io.load(out)
+    assert model.config.noise_level and meta["precision"] == "bf16 autocast"
+    assert all(t.dtype == torch.float32 for t in model.state_dict().values())
+
+
+def test_noise_labels_mix_true_estimated_and_unknown_levels() -> None:
+    from gptstudio.training.noise_levels import label_noise_levels
+
+    rng = np.random.default_rng(0)
+    clean = torch.full((400, 3, 32, 32), 0.5)
+    noisy = clean + torch.randn_like(clean) * (20 / 255)
+    levels = label_noise_levels(noisy, clean, rng).numpy()
+    unknown = levels < 0
+    assert 0.1 < unknown.mean() < 0.3  # a fifth are blind
+    assert np.all(np.abs(levels[~unknown] - 20) < 20 * 0.2)  # true (jittered) or estimated σ

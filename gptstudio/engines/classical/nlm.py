@@ -38,7 +38,7 @@ INFO = EngineInfo(
     size=SizeRequirements(minimum=8),
     tile=1024,
     overlap=24,
-    uses=frozenset({"strength"}),
+    uses=frozenset({"strength", "noise_level"}),
     licence="Apache-2.0 (OpenCV)",
     devices=("cpu",),
 )
@@ -64,11 +64,12 @@ class NonLocalMeans(RestorationEngine):
         mode: str,
         state: TaskState,
         tile: int | None = None,
+        noise_level: float | None = None,
     ) -> np.ndarray:
         image = np.clip(np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
         if strength <= 0:
             return image.copy()
-        sigma = estimate_noise_sigma(image)
+        sigma = estimate_noise_sigma(image) if noise_level is None else float(noise_level)
         h, h_color = filter_strengths(sigma)
         state.note(noise_sigma=round(sigma, 2), nlm_h=round(h, 2), nlm_h_color=round(h_color, 2))
         if h < MIN_H:

@@ -330,7 +330,9 @@ class GRT(nn.Module):
             raise ValueError(f"GRT needs sides that are multiples of {m}, not {tuple(x.shape[-2:])}")
         if not isinstance(mode, torch.Tensor):
             mode = torch.full((x.shape[0],), int(mode), dtype=torch.long, device=x.device)
-        feat = self.embed(F.pixel_unshuffle(x, 2))
+        # The body runs in the weights' dtype (bf16 on CPUs with bf16 units); the input and the
+        # residual sum stay in x's dtype (fp32), so bf16 rounding never reaches the clean pixels.
+        feat = self.embed(F.pixel_unshuffle(x, 2).to(self.embed.weight.dtype))
         feat = feat + self.mode_embed(mode).to(feat.dtype)[:, :, None, None]
         biases = iter(self._noise_biases(noise, x.shape[0], x.device, feat.dtype))
         skips = []
@@ -342,7 +344,7 @@ class GRT(nn.Module):
         for up, fuse, dec in zip(self.ups, self.fuses, self.decoders, strict=True):
             feat = fuse(torch.cat([up(feat), skips.pop()], dim=1))
             feat = dec(feat + next(biases))
-        return x + F.pixel_shuffle(self.out(feat), 2)
+        return x + F.pixel_shuffle(self.out(feat), 2).to(x.dtype)
 
     def _noise_biases(
         self, noise: torch.Tensor | float | None, batch: int, device: torch.device, dtype: torch.dtype
@@ -351,5 +353,5 @@ class GRT(nn.Module):
         stages = 2 * len(self.encoders) + 1
         if not self.config.noise_level:
             return [0.0] * stages
-        e = self.noise_embed(noise_input(noise, batch, device))
+        e = self.noise_embed(noise_input(noise, batch, device).to(self.noise_proj[0].weight.dtype))
         return [proj(e).to(dtype)[:, :, None, None] for proj in self.noise_proj]

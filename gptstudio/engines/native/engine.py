@@ -3,13 +3,16 @@
 * ``mode`` is a real input of the network (a learned per-mode bias, see ``arch``): ``all`` is the
   blind model; ``denoise``, ``jpeg`` and ``deblur`` tell it which damage to expect.
 * ``strength`` blends the network's output with the input (0 = untouched, 1 = full restoration).
-  A blend is predictable for the user (the grain that is kept looks like the original grain),
-  and the blind network already estimates how much noise there is, so no noise-level guess is
-  needed from the user.
+  A blend is predictable for the user (the grain that is kept looks like the original grain).
+* ``noise_level`` (networks trained with the noise-level input): σ in 8-bit levels. By default
+  the wavelet estimate of the whole photo, computed once so every tile gets the same level; a user
+  raises it to clear heavy real noise that the estimate underrates, or lowers it to keep texture.
 
 The image is processed in overlapping tiles (``gptstudio.core.tiling``) so memory stays bounded
 on a 24-megapixel photo; the task state gets progress per tile and may cancel between tiles.
-Inference runs under ``torch.inference_mode`` in fp32 on the CPU and in bf16/fp16 on a GPU.
+Inference runs under ``torch.inference_mode``: bf16 weights on CPUs with bf16 units (AMX /
+AVX512-BF16; ``GPTSTUDIO_CPU_BF16=0`` or ``bf16=False`` turns it off) with the input and the residual
+sum kept in fp32, channels-last on the CPU, fp32 on other CPUs, and bf16/fp16 on a GPU.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gptstudio.core.device import choose_dtype
+from gptstudio.core.device import choose_dtype, cpu_bf16_enabled
 from gptstudio.core.errors import InvalidRequestError
+from gptstudio.core.noise_estimate import estimate_noise_sigma
 from gptstudio.core.progress import TaskState
 from gptstudio.core.tiling import SizeRequirements, pad_to, tiled_apply
 from gptstudio.engines.base import RESTORE_MODES, EngineInfo, RestorationEngine
@@ -44,19 +48,32 @@ class GRTEngine(RestorationEngine):
     """
 
     def __init__(
-        self, model: GRT, info: EngineInfo, device: str = "cpu", window: int | None = ATTENTION_WINDOW
+        self,
+        model: GRT,
+        info: EngineInfo,
+        device: str = "cpu",
+        window: int | None = ATTENTION_WINDOW,
+        bf16: bool | None = None,
     ) -> None:
         self.info = info
         self.device = device
-        self.dtype = choose_dtype(device, supports_half=info.supports_half, supports_bf16=info.supports_bf16)
+        self.dtype = choose_dtype(
+            device,
+            supports_half=info.supports_half,
+            supports_bf16=info.supports_bf16,
+            cpu_bf16=cpu_bf16_enabled(bf16),
+        )
         self.model = model.to(device=device, dtype=self.dtype).eval()
+        if device == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.model.set_attention_window(window)
         self.align = self.model.alignment()
 
-    def _run(self, patch: np.ndarray, mode_index: int) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
-        x = x.to(device=self.device, dtype=self.dtype)
-        y = self.model(x, mode_index).float().clamp_(0.0, 1.0)
+    def _run(self, patch: np.ndarray, mode_index: int, level: float | None) -> np.ndarray:
+        # HWC float32 -> a channels-last NCHW view without a copy; the input stays fp32 on the CPU.
+        x = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None]
+        x = x.to(device=self.device, dtype=torch.float32 if self.device == "cpu" else self.dtype)
+        y = self.model(x, mode_index, level).float().clamp_(0.0, 1.0)
         return y[0].permute(1, 2, 0).cpu().numpy()
 
     def restore(
@@ -67,6 +84,7 @@ class GRTEngine(RestorationEngine):
         mode: str,
         state: TaskState,
         tile: int | None = None,
+        noise_level: float | None = None,
     ) -> np.ndarray:
         if mode not in RESTORE_MODES:
             known = ", ".join(RESTORE_MODES)
@@ -75,6 +93,10 @@ class GRTEngine(RestorationEngine):
         if strength <= 0:
             return image.copy()
         mode_index = MODES.index(mode)
+        level = None
+        if self.model.config.noise_level:
+            level = estimate_noise_sigma(image) if noise_level is None else float(noise_level)
+            state.note(noise_sigma=round(level, 2))
         h, w = image.shape[:2]
         a = self.align
         padded = pad_to(image, max(-(-h // a) * a, 2 * a), max(-(-w // a) * a, 2 * a))
@@ -84,7 +106,7 @@ class GRTEngine(RestorationEngine):
         with torch.inference_mode():
             out = tiled_apply(
                 padded,
-                lambda patch: self._run(patch, mode_index),
+                lambda patch: self._run(patch, mode_index, level),
                 tile=size,
                 overlap=overlap,
                 req=self.info.size,
