@@ -79,6 +79,19 @@ def build_actions(w: Any) -> None:
         w, "Mask from &Selection", w.masks.from_selection, "Ctrl+Shift+M", "Make the selection the mask"
     )
     w.act_deselect = _action(w, "&Deselect", w.masks.deselect, "Ctrl+D", "Drop the selection")
+    w.act_grow_mask = _action(
+        w, "&Grow Mask…", lambda: w.regions.ask_morph("grow"), None, "Grow the masked area by N pixels"
+    )
+    w.act_shrink_mask = _action(
+        w, "S&hrink Mask…", lambda: w.regions.ask_morph("shrink"), None, "Shrink the masked area by N pixels"
+    )
+    w.act_feather_mask = _action(
+        w,
+        "Feat&her Mask…",
+        lambda: w.regions.ask_morph("feather"),
+        None,
+        "Soften the mask's edge by N pixels",
+    )
     w.act_zoom_in = _action(
         w, "Zoom &In", w.canvas.zoom_in, [QKeySequence(SK.ZoomIn), QKeySequence("Ctrl+=")]
     )
@@ -111,7 +124,11 @@ def build_actions(w: Any) -> None:
     w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, SK.HelpContents)
     w.tool_group = QActionGroup(w)
     w.tool_actions: dict[Tool, QAction] = {}
-    for tool, key in ((Tool.BRUSH, "B"), (Tool.ERASER, "E"), (Tool.RECT, "M"), (Tool.LASSO, "L")):
+    tool_keys = (
+        (Tool.BRUSH, "B"), (Tool.ERASER, "E"), (Tool.RECT, "M"), (Tool.LASSO, "L"), (Tool.OBJECT, "O"),
+        (Tool.WAND, "W"),
+    )  # fmt: skip
+    for tool, key in tool_keys:
         act = _action(
             w,
             tool.label,
@@ -159,8 +176,15 @@ def build_menus(w: Any) -> None:
         w.act_invert_mask,
         w.act_mask_from_selection,
         w.act_deselect,
+        None,
+        w.act_grow_mask,
+        w.act_shrink_mask,
+        w.act_feather_mask,
     ):
-        edit.addAction(act)
+        if act is None:
+            edit.addSeparator()
+        else:
+            edit.addAction(act)
     view = bar.addMenu("&View")
     for act in (w.act_zoom_in, w.act_zoom_out, w.act_fit, w.act_actual):
         view.addAction(act)
@@ -230,6 +254,9 @@ def update_enabled(w: Any) -> None:
         w.act_clear_mask,
         w.act_fill_mask,
         w.act_invert_mask,
+        w.act_grow_mask,
+        w.act_shrink_mask,
+        w.act_feather_mask,
         w.act_run,
         w.act_compare,
     ):

@@ -49,7 +49,14 @@ ICONS = {
     "act_about": "information-outline",
     "act_shortcuts": "keyboard-outline",
 }
-TOOL_ICONS = {Tool.BRUSH: "brush", Tool.ERASER: "eraser", Tool.RECT: "selection", Tool.LASSO: "lasso"}
+TOOL_ICONS = {
+    Tool.BRUSH: "brush",
+    Tool.ERASER: "eraser",
+    Tool.RECT: "selection",
+    Tool.LASSO: "lasso",
+    Tool.OBJECT: "select-drag",
+    Tool.WAND: "auto-fix",
+}
 
 
 def saved_choice() -> str:

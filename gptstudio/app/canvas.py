@@ -7,6 +7,9 @@ button pans; the brush outline follows the cursor at the real brush size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -141,6 +144,11 @@ class Canvas(QGraphicsView):
         self._fitted = False
         self._holding_compare = False
         self.selection = QPainterPath()
+        #: The region tools' handler (press/move/release with the scene point; region_tools.py),
+        #: and a one-shot picker (the adjustments' grey point) that takes the next left click.
+        self.region_handler: Any = None
+        self.pick_handler: Callable[[QPointF], None] | None = None
+        self._region_drag = False
         tools.changed.connect(self._tools_changed)
         self._tools_changed()
 
@@ -375,10 +383,12 @@ class Canvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        pos = self.mapToScene(event.position().toPoint())
+        if self.mask_item is not None and self._hand_over(event, pos):
+            return
         if button != Qt.MouseButton.LeftButton or self.mask_item is None:
             super().mousePressEvent(event)
             return
-        pos = self.mapToScene(event.position().toPoint())
         tool = self.tools.tool
         if tool in (Tool.BRUSH, Tool.ERASER):
             self._stroke = Stroke(self.mask_item, self.tools.size, self.tools.hardness, tool is Tool.ERASER)
@@ -401,7 +411,9 @@ class Canvas(QGraphicsView):
             return
         self.outline.setPos(pos)
         self.cursor_moved.emit(int(pos.x()), int(pos.y()))
-        if self._stroke is not None:
+        if self._region_drag:
+            self.region_handler.move(event, pos)
+        elif self._stroke is not None:
             self._stroke.move_to(pos)
         elif self._shape_start is not None:
             path = QPainterPath()
@@ -421,10 +433,15 @@ class Canvas(QGraphicsView):
             self._tools_changed()
             event.accept()
             return
+        pos = self.mapToScene(event.position().toPoint())
+        if self._region_drag:
+            self._region_drag = False
+            self.region_handler.release(event, pos)
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton or self.mask_item is None:
             super().mouseReleaseEvent(event)
             return
-        pos = self.mapToScene(event.position().toPoint())
         if self._stroke is not None:
             self._stroke.move_to(pos)
             command = self._stroke.finish()
@@ -445,6 +462,25 @@ class Canvas(QGraphicsView):
                 self._finish_shape(self._lasso)
             self._cancel_shape()
         event.accept()
+
+    def _hand_over(self, event: QMouseEvent, pos: QPointF) -> bool:
+        """A press the grey-point picker or a region tool takes (left, or right for a region
+        tool's "not this part"); True when it was taken."""
+        left = event.button() == Qt.MouseButton.LeftButton
+        if left and self.pick_handler is not None:
+            pick, self.pick_handler = self.pick_handler, None
+            pick(pos)
+        elif (
+            self.tools.tool.is_region
+            and self.region_handler is not None
+            and (left or event.button() == Qt.MouseButton.RightButton)
+        ):
+            self._region_drag = True
+            self.region_handler.press(event, pos)
+        else:
+            return False
+        event.accept()
+        return True
 
     def _finish_shape(self, path: QPainterPath) -> None:
         assert self.mask_item is not None

@@ -31,6 +31,7 @@ from gptstudio.app.mask_commands import MaskCommands
 from gptstudio.app.models_dialog import ModelsDialog
 from gptstudio.app.models_menu import ModelsMenu
 from gptstudio.app.recovery import Recovery
+from gptstudio.app.region_tools import RegionTools
 from gptstudio.app.session import OPEN_FILTER, DocumentSession
 from gptstudio.app.shortcuts import KeyRouter
 from gptstudio.app.task_panel import TaskPanel
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.session.show_file_params = self.panel.show_file_params
         self.loader = self.session.loader
         self.masks = MaskCommands(self.canvas, self.undo_stack, self)
+        self.regions = RegionTools(self.canvas, self.session, self.undo_stack, self.tools, self._notify, self)
         self.jobs = JobsController(self, self.session, self.canvas, self.undo_stack, self.panel, self._notify)
         self.jobs.size_changed = lambda w, h: self.size_label.setText(f"{w}×{h}")
         self.controller = self.jobs.controller
@@ -323,6 +325,8 @@ class MainWindow(QMainWindow):
         self.session.files.runner.wait()  # a save in flight is finished, never cut off
         if not self.controller.shutdown():
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
+        if not self.regions.shutdown():
+            print("GPT Studio: a selection did not stop in time; its thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():
             print("GPT Studio: a download did not stop in time; its thread is abandoned.", file=sys.stderr)
         if self.batch_dialog is not None and not self.batch_dialog.shutdown():

@@ -1,4 +1,5 @@
-"""The mask tools: brush and eraser (size, hardness), rectangle and lasso (add, subtract, select).
+"""The mask tools: brush and eraser (size, hardness), rectangle and lasso (add, subtract, select),
+and the region tools' settings (select object, magic wand: their work is in ``region_tools``).
 
 A :class:`Stroke` follows one drag: it stamps evenly spaced dabs between mouse events, copies each
 256-pixel tile the first time it is touched (so undo costs memory only where the user painted) and
@@ -24,10 +25,29 @@ class Tool(Enum):
     ERASER = "eraser"
     RECT = "rect"
     LASSO = "lasso"
+    #: Drag a box around an object, then click to add (or Alt-click to take away) parts.
+    OBJECT = "object"
+    #: Click a colour: the pixels like it (tolerance), connected or anywhere.
+    WAND = "wand"
 
     @property
     def label(self) -> str:
-        return {"brush": "Brush", "eraser": "Eraser", "rect": "Rectangle", "lasso": "Lasso"}[self.value]
+        return _LABELS[self.value]
+
+    @property
+    def is_region(self) -> bool:
+        """Tools whose work runs on the region thread (see :mod:`~gptstudio.app.region_tools`)."""
+        return self in (Tool.OBJECT, Tool.WAND)
+
+
+_LABELS = {
+    "brush": "Brush",
+    "eraser": "Eraser",
+    "rect": "Rectangle",
+    "lasso": "Lasso",
+    "object": "Select Object",
+    "wand": "Magic Wand",
+}
 
 
 class ShapeMode(Enum):
@@ -49,6 +69,11 @@ class ToolSettings(QObject):
         self.size = 48.0
         self.hardness = 0.7
         self.shape_mode = ShapeMode.ADD
+        #: The magic wand: tolerance in levels (of 255, per channel) and contiguous or global.
+        self.tolerance = 32
+        self.contiguous = True
+        #: "Select object" method: "grabcut" or the id of an installed Segment Anything model.
+        self.segmenter = "grabcut"
 
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
@@ -69,6 +94,18 @@ class ToolSettings(QObject):
 
     def set_shape_mode(self, mode: ShapeMode) -> None:
         self.shape_mode = mode
+        self.changed.emit()
+
+    def set_tolerance(self, tolerance: int) -> None:
+        self.tolerance = int(min(max(tolerance, 0), 255))
+        self.changed.emit()
+
+    def set_contiguous(self, contiguous: bool) -> None:
+        self.contiguous = bool(contiguous)
+        self.changed.emit()
+
+    def set_segmenter(self, segmenter: str) -> None:
+        self.segmenter = segmenter
         self.changed.emit()
 
 
