@@ -55,11 +55,12 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
-def load_ours(weights: Path | None, device: str = "cpu") -> Any:
-    """Our engine from the shipped weights (or another GRT safetensors file)."""
+def load_ours(weights: Path | None, device: str = "cpu", bf16: bool | None = None) -> Any:
+    """Our engine from the shipped weights (or another GRT safetensors file); ``bf16`` None is
+    what the app does (bf16 on CPUs with bf16 units)."""
     from gptstudio.engines.native import shipped
 
     path = weights or shipped.WEIGHTS_FILE
     if not Path(path).is_file():
         raise SystemExit(f"weights not found: {path}")
-    return shipped.load_engine(device, Path(path))
+    return shipped.load_engine(device, Path(path), bf16=bf16)

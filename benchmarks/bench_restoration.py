@@ -151,6 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     jp = jpeg_table(engine, sets["CBSD68"], (10, 20, 30))
     print("Clean input (mode=denoise):")
     untouched = clean_table(engine, sets)
+    precision_rows = []
+    if engine.dtype == torch.bfloat16:
+        print("The same CBSD68 run in fp32 (what CPUs without bf16 units compute):")
+        fp32 = denoise_table(load_ours(args.weights, bf16=False), {"CBSD68": sets["CBSD68"]}, "denoise")
+        diffs = [den["CBSD68"][s][1] - fp32["CBSD68"][s][1] for s in SIGMAS]
+        precision_rows = [
+            ["fp32", *[f"{fp32['CBSD68'][s][1]:.2f}" for s in SIGMAS]],
+            ["bf16 (this CPU's default)", *[f"{den['CBSD68'][s][1]:.2f}" for s in SIGMAS]],
+            ["bf16 − fp32", *[f"{d:+.3f}" for d in diffs]],
+        ]
     seconds = time.perf_counter() - start
 
     rows = []
@@ -194,6 +204,14 @@ def main(argv: list[str] | None = None) -> int:
             markdown_table(["method", "σ=15", "σ=25", "σ=50"], nlm_rows),
             "JPEG artefacts, CBSD68 encoded by OpenCV's libjpeg (4:2:0):",
             markdown_table(["quality", "JPEG input", "GRT (mode=jpeg)", "gain"], jpeg_rows),
+            *(
+                [
+                    "CBSD68 through the engine in bf16 (AMX/AVX512-BF16) and in fp32, mode=denoise:",
+                    markdown_table(["precision", "σ=15", "σ=25", "σ=50"], precision_rows),
+                ]
+                if precision_rows
+                else [f"Precision: {engine.dtype} (this CPU has no bf16 units or they are turned off)."]
+            ),
             "Clean photos, no noise added, through `denoise` (PSNR of the output against the input; "
             "higher means less real detail taken for noise): "
             + ", ".join(f"{name} {v:.2f} dB" for name, v in untouched.items())

@@ -49,15 +49,18 @@ class ShippedEntry:
     priority: int = PRIORITY
 
 
-def load_engine(device: str = "cpu", path: Path = WEIGHTS_FILE) -> RestorationEngine:
-    """Load the shipped weights (safetensors) into a :class:`GRTEngine` on ``device``."""
+def load_engine(
+    device: str = "cpu", path: Path = WEIGHTS_FILE, bf16: bool | None = None
+) -> RestorationEngine:
+    """Load the shipped weights (safetensors) into a :class:`GRTEngine` on ``device``; ``bf16``
+    None = bf16 on CPUs with bf16 units unless ``GPTSTUDIO_CPU_BF16=0``."""
     from gptstudio.engines.native.engine import GRTEngine, size_requirements
     from gptstudio.engines.native.io import load
 
     model, _meta = load(path)
     if size_requirements(model) != INFO.size:
         raise AssertionError("The shipped weights' size requirements differ from INFO.size")
-    return GRTEngine(model, INFO, device)
+    return GRTEngine(model, INFO, device, bf16=bf16)
 
 
 def entries() -> list[ShippedEntry]:
