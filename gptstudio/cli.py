@@ -11,6 +11,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -113,6 +114,18 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     i.add_argument("--negative-prompt", default="", help="what to avoid (prompted models)")
     i.add_argument("--seed", type=cli_args.SEED, help="seed for repeatable results (default: random)")
     i.add_argument("--steps", type=cli_args.STEPS, default=12, help="sampling steps (generative models)")
+    i.add_argument(
+        "--guidance",
+        type=cli_args.float_option("guidance", 0.0, 30.0),
+        default=4.0,
+        help="prompt guidance scale (prompted models; default 4)",
+    )
+    i.add_argument(
+        "--strength",
+        type=cli_args.STRENGTH,
+        default=1.0,
+        help="how much of the masked area to repaint (prompted models; default 1)",
+    )
     i.add_argument("--feather", type=cli_args.FEATHER, default=4.0, help="soften the mask edge by N pixels")
     i.add_argument("--grow", type=cli_args.GROW, default=2, help="grow the mask by N pixels before filling")
     i.set_defaults(func=_cmd_inpaint)
@@ -138,6 +151,9 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     cli_models.register(sub)
     cli_batch.register(sub)
 
+    from gptstudio import cli_generate
+
+    cli_generate.register(sub)
     _register_optional(sub)
     return parser
 
@@ -284,9 +300,15 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
         negative_prompt=args.negative_prompt,
         seed=args.seed,
         steps=args.steps,
+        guidance=args.guidance,
+        strength=args.strength,
         feather=args.feather,
         **_common(args),
     )
+    if args.prompt and args.model is None:  # a prompt needs a model that reads one (never Telea)
+        from gptstudio.cli_generate import prompt_model
+
+        request = replace(request, model=prompt_model("inpaint"))
     return _run_and_save(request, output, args)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "TASKS",
     "Engine",
     "EngineInfo",
+    "GenerateEngine",
     "InpaintEngine",
     "RestorationEngine",
     "UpscaleEngine",
@@ -51,6 +52,11 @@ class EngineInfo:
     licence: str = ""
     #: Devices the engine can run on; classical OpenCV methods are CPU-only.
     devices: tuple[str, ...] = ("cpu", "cuda", "mps")
+    #: The resolution a generative model was trained at (0 = none): an inpaint crops around the
+    #: mask and scales the crop to about this size, a variation runs at about this size.
+    native: int = 0
+    #: Number of weights (0 = unknown); the memory estimate shown before a run starts from it.
+    parameters: int = 0
 
 
 class RestorationEngine(ABC):
@@ -118,4 +124,28 @@ class UpscaleEngine(ABC):
         raise NotImplementedError(f"{type(self).__name__} upscales only by its native factor")
 
 
-Engine = RestorationEngine | InpaintEngine | UpscaleEngine
+class GenerateEngine(ABC):
+    """A picture from a prompt, or a variation of a picture (``init`` with ``strength`` < 1)."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def generate(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str,
+        width: int,
+        height: int,
+        seed: int,
+        steps: int,
+        guidance: float,
+        state: TaskState,
+        init: np.ndarray | None = None,
+        strength: float = 1.0,
+    ) -> np.ndarray:
+        """Return a float32 ``height×width×3`` image; ``init`` (float ``H×W×3``, already at
+        ``height×width``) is the picture to vary, kept more the lower ``strength`` is."""
+
+
+Engine = RestorationEngine | InpaintEngine | UpscaleEngine | GenerateEngine

@@ -56,8 +56,10 @@ from urllib.parse import urlparse
 from gptstudio.core.errors import InvalidRequestError, ModelError
 from gptstudio.engines.base import TASKS
 
-#: Engine families a catalog entry may name ("diffusers" will join when generation lands).
-ENGINES = ("spandrel", "builtin")
+#: Engine families a catalog entry may name.
+ENGINES = ("spandrel", "builtin", "diffusers")
+#: What a diffusers entry's ``pipelines`` names, one pipeline class (or null) per mode.
+PIPELINE_MODES = ("text_to_image", "image_to_image", "inpainting")
 #: What a file holds: plain weights (state dict / safetensors) or a TorchScript program.
 FILE_FORMATS = ("weights", "torchscript")
 #: Architectures that only the opt-in ``spandrel-extra-arches`` package provides (non-commercial).
@@ -72,7 +74,10 @@ _ENTRY_KEYS = frozenset(
         "licence_url", "restricted", "source", "memory_mb", "files",
     }
 )  # fmt: skip
-_FILE_KEYS = frozenset({"name", "url", "size", "sha256", "format", "size_exact"})
+#: Fields only a diffusers entry has (and must have).
+_DIFFUSERS_KEYS = frozenset({"pipelines", "revision"})
+_FILE_KEYS = frozenset({"name", "url", "size", "sha256", "format", "size_exact", "folder"})
+_FOLDER = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,13 @@ class CatalogFile:
     sha256: str | None
     format: str = "weights"
     size_exact: bool = True
+    #: Sub-folder of the model the file goes to (a diffusers component: "transformer", "vae"...).
+    folder: str = ""
+
+    @property
+    def path(self) -> str:
+        """The file's place inside the model folder, e.g. ``transformer/config.json``."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,13 @@ class CatalogEntry:
     source: str
     memory_mb: int
     files: tuple[CatalogFile, ...]
+    #: diffusers only: the pipeline class for each of :data:`PIPELINE_MODES`, None where it lacks one.
+    pipelines: tuple[tuple[str, str | None], ...] = ()
+    #: diffusers only: the repository revision the files are pinned to (a commit), or None.
+    revision: str | None = None
+
+    def pipeline(self, mode: str) -> str | None:
+        return dict(self.pipelines).get(mode)
 
     @property
     def download_size(self) -> int:
@@ -200,7 +219,7 @@ def _entry(raw: Any, index: int) -> CatalogEntry:
     eid = raw.get("id")
     if not isinstance(eid, str) or not _ID.match(eid):
         raise _invalid(f"#{index + 1}", "id", "must be lowercase letters, digits and single hyphens")
-    unknown = set(raw) - _ENTRY_KEYS
+    unknown = set(raw) - _ENTRY_KEYS - (_DIFFUSERS_KEYS if raw.get("engine") == "diffusers" else set())
     if unknown:
         raise _invalid(eid, sorted(unknown)[0], "is not a catalog field")
     missing = _ENTRY_KEYS - set(raw)
@@ -241,8 +260,9 @@ def _entry(raw: Any, index: int) -> CatalogEntry:
         raise _invalid(eid, "files", "a built-in engine has nothing to download")
     if not builtin and not files:
         raise _invalid(eid, "files", "a downloadable model needs at least one file")
-    if len({f.name for f in files}) != len(files):
+    if len({f.path for f in files}) != len(files):
         raise _invalid(eid, "files", "two files have the same name")
+    pipelines, revision = _diffusers_fields(eid, raw, tasks) if engine == "diffusers" else ((), None)
     return CatalogEntry(
         id=eid,
         name=text("name"),
@@ -257,7 +277,30 @@ def _entry(raw: Any, index: int) -> CatalogEntry:
         source=source,
         memory_mb=memory,
         files=files,
+        pipelines=pipelines,
+        revision=revision,
     )
+
+
+def _diffusers_fields(eid: str, raw: Mapping[str, Any], tasks: list[str]) -> tuple[tuple, str | None]:
+    """A diffusers entry names its pipeline per mode (null where it has none) and its revision;
+    its tasks must be what those pipelines allow, so the panel never offers what the model lacks."""
+    pipes, revision = raw.get("pipelines"), raw.get("revision")
+    if not isinstance(pipes, Mapping) or set(pipes) != set(PIPELINE_MODES):
+        modes = ", ".join(PIPELINE_MODES)
+        raise _invalid(eid, "pipelines", f"must name a pipeline class (or null) for each of {modes}")
+    for mode, name in pipes.items():
+        if name is not None and (not isinstance(name, str) or not name.endswith("Pipeline")):
+            raise _invalid(eid, f"pipelines.{mode}", "must be a diffusers pipeline class name or null")
+    allowed = {"generate"} if pipes["text_to_image"] else set()
+    if pipes["inpainting"]:
+        allowed.add("inpaint")
+    if set(tasks) != allowed:
+        names = ", ".join(sorted(allowed)) or "none"
+        raise _invalid(eid, "tasks", f"must be what the pipelines allow: {names}")
+    if revision is not None and (not isinstance(revision, str) or not re.match(r"^[0-9a-f]{40}$", revision)):
+        raise _invalid(eid, "revision", "must be a 40-digit commit hash, or null when none is pinned")
+    return tuple((m, pipes[m]) for m in PIPELINE_MODES), revision
 
 
 def _file(eid: str, i: int, raw: Any) -> CatalogFile:
@@ -269,6 +312,9 @@ def _file(eid: str, i: int, raw: Any) -> CatalogFile:
         raise _invalid(eid, f"{where}.{sorted(unknown)[0]}", "is not a file field")
     name, url, size = raw.get("name"), raw.get("url"), raw.get("size")
     sha, fmt, exact = raw.get("sha256"), raw.get("format", "weights"), raw.get("size_exact", True)
+    folder = raw.get("folder", "")
+    if not isinstance(folder, str) or (folder and (not _FOLDER.match(folder) or folder in (".", ".."))):
+        raise _invalid(eid, f"{where}.folder", "must be a plain folder name (a pipeline component)")
     if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
         raise _invalid(eid, f"{where}.name", "must be a plain file name")
     _require_https(eid, f"{where}.url", url)
@@ -280,7 +326,7 @@ def _file(eid: str, i: int, raw: Any) -> CatalogFile:
         raise _invalid(eid, f"{where}.sha256", "must be 64 lowercase hex digits, or null when not published")
     if fmt not in FILE_FORMATS:
         raise _invalid(eid, f"{where}.format", f"must be one of: {', '.join(FILE_FORMATS)}")
-    return CatalogFile(name=name, url=url, size=size, sha256=sha, format=fmt, size_exact=exact)
+    return CatalogFile(name=name, url=url, size=size, sha256=sha, format=fmt, size_exact=exact, folder=folder)
 
 
 def _require_https(eid: str, field: str, value: Any) -> None:

@@ -1,5 +1,8 @@
 """Import a weight file from disk (.safetensors, .pth, .ckpt) into the store, as safetensors.
 
+A diffusers folder (or its model_index.json), and a single transformer file of an installed
+generation model, go to :mod:`~gptstudio.models.import_diffusers` instead.
+
 The file is read without running any code it may contain (safetensors, or
 ``torch.load(weights_only=True)`` inside the spandrel family's reader), the architecture is
 detected from the tensors, and the weights are written again as safetensors so every later load
@@ -45,6 +48,16 @@ def import_file(
 
     state = state or TaskState()
     path = Path(path)
+    from gptstudio.models import import_diffusers
+
+    if import_diffusers.is_diffusers_folder(path):  # a diffusers folder, or its model_index.json
+        return import_diffusers.import_folder(
+            path, store, model_id=model_id, name=name, licence=licence, state=state
+        )
+    if path.is_file() and path.suffix.lower() == ".safetensors" and import_diffusers.find_base(path, store):
+        return import_diffusers.import_transformer_file(
+            path, store, model_id=model_id, name=name, licence=licence, state=state
+        )
     if not path.is_file():
         raise ModelError(f"{path} does not exist or is not a file.")
     if path.suffix.lower() not in IMPORTABLE:

@@ -79,19 +79,24 @@ def pull(
     files: list[StoredFile] = []
     for f in entry.files:
         sub = state.sub(done_before / total, (done_before + f.size) / total)
+        dest = incoming / f.folder if f.folder else incoming  # a diffusers component's sub-folder
+        dest.mkdir(parents=True, exist_ok=True)
         got = download_file(
             # An approximate published size is only for display and the disk-space check.
             FileSpec(name=f.name, url=f.url, size=f.size if f.size_exact else None, sha256=f.sha256),
-            incoming,
+            dest,
             state=sub,
             on_progress=on_progress,
         )
-        files.append(StoredFile(f.name, got.size, got.sha256, published_hash=got.verified))
+        files.append(StoredFile(f.path, got.size, got.sha256, published_hash=got.verified))
         done_before += f.size
     state.report(1.0, "Checking the weights")
     if entry.files[0].format == "torchscript":
         files = [_convert_torchscript(incoming, entry.files[0].name, files[0])]
-    detected = _detect(incoming / files[0].name, entry)
+    if entry.engine == "diffusers":
+        detected = _detect_diffusers(incoming, entry)
+    else:
+        detected = _detect(incoming / files[0].name, entry)
     model = StoredModel(
         id=entry.id,
         name=entry.name,
@@ -144,6 +149,19 @@ def _detect(path: Path, entry: CatalogEntry) -> dict:
         raise ModelError(
             f"The downloaded file for '{entry.id}' holds a {detected.architecture} model, not the "
             f"{entry.architecture} the catalog promises; it was not installed."
+        )
+    return detected.to_json()
+
+
+def _detect_diffusers(folder: Path, entry: CatalogEntry) -> dict:
+    """A downloaded diffusers folder must be the pipeline family the catalog promises."""
+    from gptstudio.engines import diffusers
+
+    detected = diffusers.detect(folder)
+    if f"diffusers-{detected.family}" != entry.architecture:
+        raise ModelError(
+            f"The download for '{entry.id}' holds a {detected.pipeline}, not the {entry.architecture} "
+            "the catalog promises; it was not installed."
         )
     return detected.to_json()
 

@@ -58,6 +58,8 @@ def builtin_entries() -> list[ModelEntry]:
 
 def store_entry(model: StoredModel) -> ModelEntry | None:
     """A registry entry for an installed model, or None if no engine family here can run it."""
+    if model.engine == "diffusers":
+        return _diffusers_entry(model)
     if model.engine != "spandrel":
         return None
     from gptstudio.engines import spandrel
@@ -71,6 +73,53 @@ def store_entry(model: StoredModel) -> ModelEntry | None:
         info = dataclasses.replace(info, tasks=narrowed)
     path = model.weights_path()
     return ModelEntry(info, functools.partial(_load_spandrel, path, text), STORE_PRIORITY)
+
+
+def _diffusers_entry(model: StoredModel) -> ModelEntry:
+    """A diffusers folder in the store: described by what detection recorded, loaded on first use."""
+    from gptstudio.engines import diffusers
+
+    detected = diffusers.Detected.from_json(model.detected)
+    text = dict(id=model.id, name=model.name, licence=model.licence, description=model.description)
+    info = diffusers.engine_info(detected, **text)
+    narrowed = tuple(t for t in info.tasks if t in model.tasks)
+    if narrowed:
+        info = dataclasses.replace(info, tasks=narrowed)
+    factory = functools.partial(_load_diffusers, model.folder, detected, text)
+    return ModelEntry(info, factory, STORE_PRIORITY + _generation_rank(detected))
+
+
+def _generation_rank(detected: object) -> int:
+    """Which generator is the default: aMUSEd where there is no GPU (it is usable on a CPU),
+    FLUX.2 klein where a GPU has room for it; the others follow."""
+    family = getattr(detected, "family", "")
+    gpu = _has_cuda()
+    if family == "amused":
+        return 1 if gpu else 3
+    if family == "flux2-klein":
+        return 3 if gpu else 0
+    return 2 if gpu else 1
+
+
+def _has_cuda() -> bool:
+    """Whether a CUDA GPU is usable. torch is not imported for this (listing models happens on
+    the GUI thread): until something loaded torch, only GPTSTUDIO_DEVICE=cuda says so."""
+    import os
+    import sys
+
+    wanted = os.environ.get("GPTSTUDIO_DEVICE", "").strip().lower()
+    if wanted == "cpu":
+        return False
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return wanted.startswith("cuda")
+    return bool(torch.cuda.is_available())
+
+
+def _load_diffusers(folder: Path, detected: object, text: dict[str, str], device: str) -> Engine:
+    from gptstudio.engines import diffusers
+
+    return diffusers.load_engine(folder, detected, device=device, **text)  # type: ignore[arg-type]
 
 
 def _load_spandrel(path: Path, text: dict[str, str], device: str) -> Engine:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from gptstudio.core.progress import TaskState
 from gptstudio.tasks.requests import (
     DenoiseRequest,
+    GenerateRequest,
     InpaintRequest,
     Request,
     RestoreRequest,
@@ -36,11 +37,16 @@ def run(request: Request, state: TaskState | None = None) -> TaskResult:
         from gptstudio.tasks.upscale import upscale
 
         return upscale(request, state)
+    if isinstance(request, GenerateRequest):
+        from gptstudio.tasks.generate import generate
+
+        return generate(request, state)
     raise TypeError(f"Unknown request type {type(request).__name__}")
 
 
 __all__ = [
     "DenoiseRequest",
+    "GenerateRequest",
     "InpaintRequest",
     "Request",
     "RestoreRequest",

@@ -8,6 +8,8 @@ from alpha, and the sampling settings the model uses) so "Reuse parameters" repe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gptstudio.core.device import seed_everything
@@ -16,6 +18,8 @@ from gptstudio.core.masks import check_mask_size, composite, dilate, feather, ma
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import InpaintEngine
 from gptstudio.tasks.common import base_params, check_range, resolve_engine, timed
+from gptstudio.tasks.masked import Box
+from gptstudio.tasks.native_size import CONTEXT, mask_window, working_size
 from gptstudio.tasks.requests import InpaintRequest, TaskResult
 
 
@@ -49,18 +53,23 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
     seed = seed_everything(request.seed)
     image = request.image
     hole = dilate((mask > 0.5).astype(np.float32), request.grow)
+    sampling = dict(
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt,
+        seed=seed,
+        steps=request.steps,
+        guidance=request.guidance,
+        strength=request.strength,
+        state=state,
+    )
+    window: Box | None = None
     with timed() as t:
-        filled = engine.inpaint(
-            image.rgb,
-            hole,
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
-            seed=seed,
-            steps=request.steps,
-            guidance=request.guidance,
-            strength=request.strength,
-            state=state,
-        )
+        if info.native > 0:  # a generative model: a window around the mask near its native size
+            window = mask_window(hole, info.native, max(CONTEXT, int(2 * request.feather)))
+            multiple = info.size.multiple_of
+            filled = _inpaint_window(engine, image.rgb, hole, window, info.native, multiple, sampling)
+        else:
+            filled = engine.inpaint(image.rgb, hole, **sampling)
         blend = feather(hole, request.feather)
         np.maximum(blend, hole * (mask > 0.5), out=blend)
         # the engine's fresh output takes the blend in place (one 24-MP float image less)
@@ -84,5 +93,37 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
     for key in ("prompt", "negative_prompt", "steps", "guidance", "strength"):
         if key in info.uses:
             params[key] = getattr(request, key)
+    if window is not None:
+        params["model_box"] = [window.x0, window.y0, window.x1, window.y1]
     state.report(1.0, "Done")
     return TaskResult(image=image.with_rgb(rgb, alpha=alpha), params=params, seconds=t[0])
+
+
+def _inpaint_window(
+    engine: InpaintEngine,
+    rgb: np.ndarray,
+    hole: np.ndarray,
+    window: Box,
+    native: int,
+    multiple: int,
+    sampling: dict[str, Any],
+) -> np.ndarray:
+    """Run the engine on ``window`` scaled to its working size; the full image with the window's
+    result pasted back (the caller composites through the feathered mask)."""
+    import cv2
+
+    from gptstudio.engines.classical.lanczos import resize
+
+    crop, crop_hole = np.ascontiguousarray(rgb[window.slices]), np.ascontiguousarray(hole[window.slices])
+    h, w = crop.shape[:2]
+    run_w, run_h = working_size(w, h, native, multiple)
+    if (run_w, run_h) != (w, h):
+        crop = resize(crop, run_w, run_h)
+        small = cv2.resize(crop_hole, (run_w, run_h), interpolation=cv2.INTER_LINEAR)
+        crop_hole = (small > 0.5).astype(np.float32)
+    out = engine.inpaint(crop, crop_hole, **sampling)
+    if out.shape[:2] != (h, w):
+        out = resize(out, w, h)
+    filled = rgb.copy()
+    filled[window.slices] = out
+    return filled

@@ -101,7 +101,32 @@ class UpscaleRequest(_Common):
     task: str = field(default="upscale", init=False)
 
 
-Request = DenoiseRequest | RestoreRequest | InpaintRequest | UpscaleRequest
+@dataclass(frozen=True, eq=False)
+class GenerateRequest:
+    """A picture from a prompt, or a variation of ``image`` (then ``strength`` < 1 keeps some of it).
+
+    ``image`` None: a new ``width × height`` picture. With an image and ``strength`` below 1 the
+    result is a variation of the same size as the image; at strength 1 nothing of the image is kept
+    and a new ``width × height`` picture replaces it (the editor's "new image" with a document open).
+    ``seed`` None draws one; the result records the seed used, so it can be repeated.
+    """
+
+    image: ImageData | None = None
+    model: str | None = None
+    device: str | None = None
+    tile: int | None = None
+    prompt: str = ""
+    negative_prompt: str = ""
+    width: int = 512
+    height: int = 512
+    steps: int | None = None
+    guidance: float | None = None
+    seed: int | None = None
+    strength: float = 1.0
+    task: str = field(default="generate", init=False)
+
+
+Request = DenoiseRequest | RestoreRequest | InpaintRequest | UpscaleRequest | GenerateRequest
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,12 +153,15 @@ _FIELD_TYPES: dict[str, Any] = {
     "grow": int,
     "mask_from_alpha": bool,
     "scale": float,
+    "width": int,
+    "height": int,
 }
 _REQUEST_TYPES: dict[str, type[Request]] = {
     "denoise": DenoiseRequest,
     "restore": RestoreRequest,
     "inpaint": InpaintRequest,
     "upscale": UpscaleRequest,
+    "generate": GenerateRequest,
 }
 
 
@@ -161,4 +189,7 @@ def request_from_params(
                 raise InvalidRequestError(f"The stored {name} '{params[name]}' is not valid.") from exc
     if kind is InpaintRequest:
         kwargs["mask"] = mask
+    if kind is GenerateRequest and not params.get("variation"):
+        # a picture made from the prompt alone: repeating it needs no input image
+        return GenerateRequest(**kwargs)
     return kind(image=image, **kwargs)
