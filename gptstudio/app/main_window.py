@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from gptstudio.app import actions
 from gptstudio.app import settings as app_settings
+from gptstudio.app.adjust_controller import AdjustController
+from gptstudio.app.adjust_panel import AdjustPanel
 from gptstudio.app.appearance import Appearance
 from gptstudio.app.autosave import Autosaver
 from gptstudio.app.canvas import Canvas
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
         self.regions = RegionTools(self.canvas, self.session, self.undo_stack, self.tools, self._notify, self)
         self.jobs = JobsController(self, self.session, self.canvas, self.undo_stack, self.panel, self._notify)
         self.jobs.size_changed = lambda w, h: self.size_label.setText(f"{w}×{h}")
+        self._build_adjust_dock()
         self.controller = self.jobs.controller
         self.controller.worker.device_found.connect(self._device_found)
         self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self)
@@ -108,6 +111,27 @@ class MainWindow(QMainWindow):
         actions.update_enabled(self)
         self._update_title()
         self._probed = False
+
+    def _build_adjust_dock(self) -> None:
+        """The Adjust panel, a tab beside the task panel; it previews only while it is shown."""
+        self.adjust_panel = AdjustPanel()
+        dock = QDockWidget("Adjust", self)
+        dock.setObjectName("adjustDock")
+        dock.setWidget(self.adjust_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.task_dock, dock)
+        self.task_dock.raise_()
+        self.adjust_dock = dock
+        self.adjust = AdjustController(
+            self.adjust_panel,
+            self.canvas,
+            self.session,
+            self.jobs.history,
+            self.jobs.apply_state,
+            self._notify,
+            self,
+        )
+        dock.visibilityChanged.connect(self.adjust.set_visible)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -325,6 +349,7 @@ class MainWindow(QMainWindow):
         self.session.files.runner.wait()  # a save in flight is finished, never cut off
         if not self.controller.shutdown():
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
+        self.adjust.shutdown()
         if not self.regions.shutdown():
             print("GPT Studio: a selection did not stop in time; its thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():
