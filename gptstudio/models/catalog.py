@@ -57,7 +57,8 @@ from gptstudio.core.errors import InvalidRequestError, ModelError
 from gptstudio.engines.base import TASKS
 
 #: Engine families a catalog entry may name.
-ENGINES = ("spandrel", "builtin", "diffusers")
+#: "transformers": Segment Anything models for the Select Object tool (task "segment").
+ENGINES = ("spandrel", "builtin", "diffusers", "transformers")
 #: What a diffusers entry's ``pipelines`` names, one pipeline class (or null) per mode.
 PIPELINE_MODES = ("text_to_image", "image_to_image", "inpainting")
 #: What a file holds: plain weights (state dict / safetensors) or a TorchScript program.

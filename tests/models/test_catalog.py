@@ -99,7 +99,8 @@ def test_torchscript_files_are_flagged(entries: tuple[CatalogEntry, ...]) -> Non
     """The safe reader refuses TorchScript; the catalog must not pass one off as plain weights."""
     for e in _downloadable(entries):
         for f in e.files:
-            if f.format == "weights" and e.engine != "diffusers":  # a diffusers folder has configs too
+            # diffusers and transformers folders have configs too
+            if f.format == "weights" and e.engine not in ("diffusers", "transformers"):
                 assert f.name.lower().endswith(WEIGHT_SUFFIXES), (e.id, f.name)
     lama = load_catalog().get("lama-big")
     assert [f.format for f in lama.files] == ["torchscript"]
@@ -148,8 +149,9 @@ def test_approximate_sizes_are_the_rounded_figures_that_were_published(
 ) -> None:
     """A size marked approximate is a published "61.1 MB", so it is a round number of bytes; an exact
     one that happens to be round would more likely be a rounded figure mislabelled as exact."""
-    # diffusers folders: sizes estimated from parameter counts (test_diffusers_catalog.py checks them)
-    spandrel = [e for e in _downloadable(entries) if e.engine != "diffusers"]
+    # diffusers folders: sizes estimated from parameter counts (test_diffusers_catalog.py checks them);
+    # transformers (Segment Anything): small JSON files listed by the hub in kB with three digits
+    spandrel = [e for e in _downloadable(entries) if e.engine not in ("diffusers", "transformers")]
     approximate = [(e, f) for e in spandrel for f in e.files if not f.size_exact]
     assert approximate, "the catalog has approximate sizes; this test should see them"
     for e, f in approximate:

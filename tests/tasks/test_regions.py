@@ -218,3 +218,15 @@ def test_a_model_that_is_not_sam_is_refused(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(ModelError, match="Segment Anything"):
         SamSegmenter.load(tmp_path)
+
+
+def test_the_catalog_offers_segment_anything_in_small_sizes() -> None:
+    from gptstudio.models.catalog import load_catalog
+
+    found = {e.id: e for e in load_catalog().for_task("segment")}
+    assert {"sam-vit-base", "sam2-hiera-tiny"} <= set(found)
+    for e in found.values():
+        assert e.engine == "transformers" and e.licence == "Apache-2.0" and not e.restricted
+        weights = next(f for f in e.files if f.name == "model.safetensors")
+        assert weights.sha256 is not None and "/resolve/" in weights.url  # a pinned revision, hash published
+        assert {f.name for f in e.files} >= {"model.safetensors", "config.json"}
