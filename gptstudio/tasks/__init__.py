@@ -41,6 +41,10 @@ def run(request: Request, state: TaskState | None = None) -> TaskResult:
         from gptstudio.tasks.generate import generate
 
         return generate(request, state)
+    from gptstudio.tasks.adjust import AdjustRequest, adjust
+
+    if isinstance(request, AdjustRequest):
+        return adjust(request, state)
     raise TypeError(f"Unknown request type {type(request).__name__}")
 
 
