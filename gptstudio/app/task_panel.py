@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from gptstudio.app.task_panel_rows import (
+    AUTO_NOISE,
     LABELS,
     MASKED_FILTERS,
     PARAMETERS,
@@ -136,6 +137,7 @@ class TaskPanel(QWidget):
         )
         self.randomise.clicked.connect(self.randomise_seed)
         self.steps, self.strength, self.guidance = rows.steps, rows.strength, rows.guidance
+        self.noise_level = rows.noise_level
         self.feather = rows.feather
         self.scale_combo, self.scale_custom = rows.scale_combo, rows.scale_custom
         self.fill_transparent, self.applies_to = rows.fill_transparent, rows.applies_to
@@ -287,6 +289,7 @@ class TaskPanel(QWidget):
             "seed": int(self.seed.value()),
             "steps": int(self.steps.value()),
             "strength": float(self.strength.value()),
+            "noise_level": None if self.noise_level.value() < 0 else float(self.noise_level.value()),
             "guidance": float(self.guidance.value()),
             "feather": float(self.feather.value()),
             "scale": self.scale(),
@@ -359,6 +362,8 @@ class TaskPanel(QWidget):
                 box.setValue(params[key])
         if "feather" in params:
             self.feather.setValue(float(params["feather"]))
+        noise = params.get("noise_level")
+        self.noise_level.setValue(AUTO_NOISE if noise is None else float(noise))
         if params.get("scale"):
             self.set_scale(float(params["scale"]))
         if "mask_from_alpha" in params and self.fill_transparent.isEnabled():
@@ -378,6 +383,8 @@ class TaskPanel(QWidget):
         values = self.values()
         for key in ("mode", "prompt", "negative_prompt", "steps", "strength", "guidance", "feather", "scale"):
             settings.setValue(f"panel/{key}", values[key])
+        noise = values["noise_level"]
+        settings.setValue("panel/noise_level", AUTO_NOISE if noise is None else noise)
         settings.setValue("panel/seed", int(self.seed.value()))
         settings.setValue("panel/seed_locked", bool(self.seed_lock.isChecked()))
 
@@ -394,6 +401,7 @@ class TaskPanel(QWidget):
             ("guidance", float),
             ("feather", float),
             ("scale", float),
+            ("noise_level", float),
         ):
             value = settings.value(f"panel/{key}")
             if value is not None:

@@ -32,16 +32,18 @@ from PySide6.QtWidgets import (
 from gptstudio.core.vocabulary import MODE_LABELS, RESTORE_MODES
 
 SEED_MAX = 2**31 - 1
+#: The noise-level box's value that means "estimate it" (shown as "Auto").
+AUTO_NOISE = -1.0
 #: The upscale factors offered in one click; "Custom" shows a box for any other factor.
 SCALE_CHOICES = (2.0, 3.0, 4.0)
 MAX_SCALE = 16.0
 #: Settings a model may use, in display order; each maps to a row of the form.
-PARAMETERS = ("mode", "prompt", "negative_prompt", "seed", "steps", "strength", "guidance")
+PARAMETERS = ("mode", "prompt", "negative_prompt", "seed", "steps", "strength", "noise_level", "guidance")
 #: The rows each task has: model settings (shown when the model uses them too) and its own.
 TASK_PARAMETERS: dict[str, frozenset[str]] = {
     "inpaint": frozenset({"prompt", "negative_prompt", "seed", "steps", "strength", "guidance"}),
-    "restore": frozenset({"mode", "strength"}),
-    "denoise": frozenset({"strength"}),
+    "restore": frozenset({"mode", "strength", "noise_level"}),
+    "denoise": frozenset({"strength", "noise_level"}),
     "upscale": frozenset(),
     "generate": frozenset({"prompt", "negative_prompt", "seed", "steps", "strength", "guidance"}),
 }
@@ -60,6 +62,7 @@ LABELS = {
     "seed": "Seed",
     "steps": "Steps",
     "strength": "Strength",
+    "noise_level": "Noise level",
     "guidance": "Guidance",
     "feather": "Feather",
     "scale": "Scale",
@@ -164,6 +167,14 @@ class ParameterRows:
         self.steps.setValue(12)
         self.strength = _spin("strength", 0.0, 1.0, 0.05, 1.0)
         self.guidance = _spin("guidance", 0.0, 30.0, 0.5, 4.0)
+        # -1 shows as "Auto": the model estimates the noise; a number is σ in 8-bit levels.
+        self.noise_level = _spin("noiseLevel", AUTO_NOISE, 100.0, 1.0, AUTO_NOISE)
+        self.noise_level.setDecimals(0)
+        self.noise_level.setSpecialValueText("Auto")
+        self.noise_level.setToolTip(
+            "How noisy the photo is (σ in 8-bit levels). Auto estimates it; raise it when grain "
+            "survives, lower it to keep fine texture"
+        )
         self.feather = _spin("feather", 0.0, 256.0, 1.0, 4.0)
         self.feather.setSuffix(" px")
         self.feather.setToolTip("Soften the mask edge so the result blends in")
@@ -199,6 +210,7 @@ class ParameterRows:
             "seed": self.seed_row,
             "steps": self.steps,
             "strength": self.strength,
+            "noise_level": self.noise_level,
             "guidance": self.guidance,
             "feather": self.feather,
             "scale": self.scale_row,

@@ -30,3 +30,21 @@ def test_reuse_carries_grow_and_tile_into_the_next_inpaint(qtbot, window, image_
     window.panel.set_task("denoise")
     request = window.panel.build_request(window.document.image, None)
     assert request.tile is None
+
+
+def test_noise_level_is_auto_by_default_set_by_hand_and_reused(qtbot, window, image_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(image_path)
+    panel = window.panel
+    panel.set_task("denoise")
+    assert panel.set_model("classical-nlm")
+    assert panel.noise_level.text() == "Auto"
+    assert panel.build_request(window.document.image, None).noise_level is None
+    panel.noise_level.setValue(30)
+    assert panel.build_request(window.document.image, None).noise_level == 30.0
+    made = tmp_path / "made.png"
+    params = {"task": "denoise", "model": "classical-nlm", "noise_level": 12}
+    save_image(load_image(image_path), made, params=params)
+    panel.noise_level.setValue(-1)
+    assert window.open_path(made)
+    qtbot.mouseClick(panel.reuse_button, Qt.MouseButton.LeftButton)
+    assert panel.build_request(window.document.image, None).noise_level == 12.0

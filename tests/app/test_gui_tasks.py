@@ -68,7 +68,9 @@ def test_panel_shows_only_what_the_model_uses(qtbot, window) -> None:  # type: i
     assert panel.visible_parameters() == {"feather"}, "Telea ignores prompts and seeds"
     panel.set_task("denoise")
     panel.set_model("classical-nlm")
-    assert panel.visible_parameters() == {"strength"}
+    assert panel.visible_parameters() == {"strength", "noise_level"}
+    panel.set_model("test-slow-invert")
+    assert panel.visible_parameters() == {"strength"}, "no noise-level control on this model"
 
 
 def test_unlocked_seed_changes_each_run_locked_seed_stays(qtbot, window, image_path) -> None:  # type: ignore[no-untyped-def]
