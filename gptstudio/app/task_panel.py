@@ -142,6 +142,10 @@ class TaskPanel(QWidget):
         self.scale_combo, self.scale_custom = rows.scale_combo, rows.scale_custom
         self.fill_transparent, self.applies_to = rows.fill_transparent, rows.applies_to
         self._masked = False
+        generate = rows.generate
+        generate.vary.toggled.connect(self._model_changed)
+        for box in (generate.width, generate.height):
+            box.valueChanged.connect(lambda _v: self.rows.generate.update_memory(self.current_model()))
         self.feather.valueChanged.connect(lambda: self.rows.set_applies_to(self._masked))
         self._rows = rows.rows
         for key, widget in self._rows.items():
@@ -219,6 +223,10 @@ class TaskPanel(QWidget):
         task = self.current_task()
         self.model_description.setText(info.description if info else "No model installed for this task.")
         shown = rows_for(task, info.uses if info else frozenset(), self._masked)
+        if task == "generate":  # Strength is how much a variation changes: only with one
+            self.rows.generate.set_model(info)
+            if not self.rows.generate.varies():
+                shown.discard("strength")
         for key, row in self._rows.items():
             self.form.setRowVisible(row, key in shown)  # type: ignore[arg-type]
         # showing the row shows every widget in it; the custom box only goes with "Custom"
@@ -259,7 +267,7 @@ class TaskPanel(QWidget):
         return {
             key
             for key, row in self._rows.items()
-            if key in (*PARAMETERS, "feather", "scale") and self.form.isRowVisible(row)  # type: ignore[arg-type]
+            if key in (*PARAMETERS, "feather", "scale", "size", "variation") and self.form.isRowVisible(row)  # type: ignore[arg-type]
         }
 
     def scale(self) -> float:
@@ -315,6 +323,8 @@ class TaskPanel(QWidget):
         carried_task, carried = self._carried
         if carried_task == task:
             kwargs.update({k: v for k, v in carried.items() if k in names})
+        if task == "generate":
+            kwargs.update(self.rows.generate.request_values(self.strength.value()))
         if "mask" in names:
             kwargs["mask"] = mask
         if "mask_from_alpha" in names:
@@ -366,6 +376,7 @@ class TaskPanel(QWidget):
         self.noise_level.setValue(AUTO_NOISE if noise is None else float(noise))
         if params.get("scale"):
             self.set_scale(float(params["scale"]))
+        self.rows.generate.apply(params)
         if "mask_from_alpha" in params and self.fill_transparent.isEnabled():
             self.fill_transparent.setChecked(bool(params["mask_from_alpha"]))
         # Settings the panel shows no control for still change the result: carry them into the

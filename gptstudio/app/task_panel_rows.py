@@ -45,13 +45,16 @@ TASK_PARAMETERS: dict[str, frozenset[str]] = {
     "restore": frozenset({"mode", "strength", "noise_level"}),
     "denoise": frozenset({"strength", "noise_level"}),
     "upscale": frozenset(),
-    "generate": frozenset({"prompt", "negative_prompt", "seed", "steps", "strength", "guidance"}),
+    "generate": frozenset(
+        {"prompt", "negative_prompt", "seed", "steps", "strength", "guidance", "size", "variation"}
+    ),
 }
 TASK_OWN_ROWS: dict[str, frozenset[str]] = {
     "inpaint": frozenset({"feather", "fill_transparent"}),
     "restore": frozenset({"applies_to"}),
     "denoise": frozenset({"applies_to"}),
     "upscale": frozenset({"scale", "applies_to"}),
+    "generate": frozenset({"memory"}),
 }
 #: Tasks a painted mask limits to the masked area (inpaint *fills* it instead).
 MASKED_FILTERS = ("denoise", "restore", "upscale")
@@ -68,6 +71,9 @@ LABELS = {
     "scale": "Scale",
     "fill_transparent": "",
     "applies_to": "Applies to",
+    "size": "Size",
+    "variation": "",
+    "memory": "",
 }
 
 
@@ -217,6 +223,11 @@ class ParameterRows:
             "fill_transparent": self.fill_transparent,
             "applies_to": self.applies_to,
         }
+        from gptstudio.app.task_panel_generate import GenerateRows
+
+        self.generate = GenerateRows()
+        gen = self.generate
+        self.rows.update(size=gen.size_row, variation=gen.vary, memory=gen.memory)
 
     def set_applies_to(self, masked: bool) -> None:
         """Say where a filter acts: the painted mask (feathered) or, with none, the whole image."""

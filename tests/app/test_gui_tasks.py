@@ -159,29 +159,17 @@ def test_real_classical_denoise_runs_through_the_worker(qtbot, window, image_pat
     assert "Denoise done" in window.panel.status.text()
 
 
-def test_generate_appears_once_a_model_and_the_task_exist(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Forward-compatible: a later GenerateRequest plus an installed model make the task appear."""
-    from dataclasses import dataclass, field, replace
+def test_generate_appears_once_a_generation_model_is_installed(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """No menu entry that cannot run: Generate is offered only with a model that generates."""
+    from dataclasses import replace
 
     import fake_engines
 
-    from gptstudio.tasks import requests
-
-    @dataclass(frozen=True, eq=False)
-    class GenerateRequest:
-        image: object
-        model: str | None = None
-        prompt: str = ""
-        seed: int | None = None
-        mask: object = None
-        task: str = field(default="generate", init=False)
-
-    info = replace(fake_engines.FILL_INFO, id="test-generate", tasks=("generate",))
-    registry.register(registry.ModelEntry(info, lambda device: fake_engines.GreenFill()))
     window.panel.refresh_tasks()
     tasks = [window.panel.task_combo.itemData(i) for i in range(window.panel.task_combo.count())]
-    assert "generate" not in tasks, "no task API for it yet, so no menu entry that cannot run"
-    monkeypatch.setattr(requests, "GenerateRequest", GenerateRequest, raising=False)
+    assert "generate" not in tasks, "no generation model installed, so no Generate entry"
+    info = replace(fake_engines.FILL_INFO, id="test-generate", tasks=("generate",))
+    registry.register(registry.ModelEntry(info, lambda device: fake_engines.GreenFill()))
     window.panel.refresh_tasks()
     assert window.panel.set_task("generate")
     assert window.panel.current_model().id == "test-generate"

@@ -1,0 +1,117 @@
+"""The task panel's Generate rows: picture size with presets, "vary the open picture", memory needed.
+
+Why their own module: Generate has settings no other task has — a size (presets from the model's
+native resolution, or any width and height), the choice between a new picture and a variation of
+the open one (only offered where the model has an image-to-image pipeline), and the memory the run
+will need at that size, shown before Run is pressed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox
+
+from gptstudio.app.task_panel_rows import ElidingComboBox
+from gptstudio.engines.base import EngineInfo
+
+#: (label, width, height) offered in one click; "native" is the model's own resolution.
+PRESETS = (
+    ("Square 512", 512, 512),
+    ("Square 768", 768, 768),
+    ("Square 1024", 1024, 1024),
+    ("Landscape 3:2", 768, 512),
+    ("Portrait 2:3", 512, 768),
+)
+
+
+def _spin(name: str, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(16, 4096)
+    box.setSingleStep(64)
+    box.setSuffix(" px")
+    box.setValue(value)
+    return box
+
+
+class GenerateRows:
+    """The widgets of the Generate-only rows; the panel places them and asks them for values."""
+
+    def __init__(self) -> None:
+        self.size_row = QHBoxLayout()
+        self.size_combo = ElidingComboBox()
+        self.size_combo.setObjectName("sizeCombo")
+        self.size_combo.addItem("Model's own size", None)
+        for label, w, h in PRESETS:
+            self.size_combo.addItem(f"{label} ({w}×{h})", (w, h))
+        self.width, self.height = _spin("genWidth", 512), _spin("genHeight", 512)
+        self.size_row.addWidget(self.size_combo, 2)
+        self.size_row.addWidget(self.width, 1)
+        self.size_row.addWidget(QLabel("×"))
+        self.size_row.addWidget(self.height, 1)
+        self.size_combo.currentIndexChanged.connect(self._preset)
+        self.vary = QCheckBox("Vary the open picture")
+        self.vary.setObjectName("varyPicture")
+        self.vary.setToolTip(
+            "Make a variation of the open picture (Strength: how much changes) instead of a new picture"
+        )
+        self.memory = QLabel()
+        self.memory.setObjectName("generateMemory")
+        self.memory.setWordWrap(True)
+        self._native = 512
+
+    def _preset(self) -> None:
+        size = self.size_combo.currentData()
+        w, h = size if size is not None else (self._native, self._native)
+        self.width.setValue(w)
+        self.height.setValue(h)
+
+    def set_model(self, info: EngineInfo | None) -> None:
+        """A model was chosen: its native size for the first preset, variation where it can vary."""
+        self._native = info.native if info is not None and info.native else 512
+        if self.size_combo.currentData() is None:
+            self._preset()
+        can_vary = info is not None and "variation" in info.uses
+        self.vary.setEnabled(can_vary)
+        if not can_vary:
+            self.vary.setChecked(False)
+        self.update_memory(info)
+
+    def update_memory(self, info: EngineInfo | None, device: str = "cpu") -> None:
+        if info is None or not info.parameters:
+            self.memory.setText("")
+            return
+        from gptstudio.engines.diffusers.memory import describe_bytes, estimate_bytes
+
+        w, h = self.width.value(), self.height.value()
+        dtype = "float32" if device == "cpu" else "bfloat16"
+        need = estimate_bytes(info.parameters, dtype, min(w, info.native or w), min(h, info.native or h))
+        self.memory.setText(f"Needs {describe_bytes(need)} of memory at {w}×{h}.")
+
+    def varies(self) -> bool:
+        return self.vary.isChecked() and self.vary.isEnabled()
+
+    def request_values(self, strength: float) -> dict[str, Any]:
+        """What a GenerateRequest takes from these rows: the size, and the strength of a variation
+        (1 for a new picture: nothing of the open one is kept)."""
+        return {
+            "width": int(self.width.value()),
+            "height": int(self.height.value()),
+            "strength": float(strength) if self.varies() else 1.0,
+        }
+
+    def apply(self, params: dict[str, Any]) -> None:
+        """Reuse parameters: the size and whether it was a variation."""
+        if params.get("task") != "generate":
+            return
+        if params.get("width") and params.get("height"):
+            self.size_combo.setCurrentIndex(self.size_combo.count() - 1)  # any preset; the spins win
+            self.size_combo.blockSignals(True)
+            index = self.size_combo.findData((int(params["width"]), int(params["height"])))
+            self.size_combo.setCurrentIndex(index if index >= 0 else 0)
+            self.size_combo.blockSignals(False)
+            self.width.setValue(int(params["width"]))
+            self.height.setValue(int(params["height"]))
+        if "variation" in params and self.vary.isEnabled():
+            self.vary.setChecked(bool(params["variation"]))
