@@ -62,7 +62,8 @@ def test_each_task_of_the_issue_has_a_downloadable_model() -> None:
 def test_restricted_entries_are_exactly_the_non_commercial_ones(entries: tuple[CatalogEntry, ...]) -> None:
     restricted = {e.id for e in entries if e.restricted}
     # Stability AI's community licence restricts use above a revenue threshold: confirmed too.
-    non_commercial = {e.id for e in entries if e.licence in (*NON_COMMERCIAL, "Stability AI Community License")}
+    confirm = (*NON_COMMERCIAL, "Stability AI Community License")
+    non_commercial = {e.id for e in entries if e.licence in confirm}
     assert restricted == non_commercial
     assert restricted, "the catalog should carry at least one non-commercial model, confirmed before download"
 
