@@ -99,10 +99,13 @@ class ResultCommand(QUndoCommand):
         entry: HistoryEntry,
         first: ImageState,
         text: str,
+        offload: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
         super().__init__(text)
         self._apply, self._current, self.entry = apply, current, entry
         self._first: ImageState | None = first
+        #: Runs a whole-image step's rebuild off the GUI thread (``UndoStack.run_off_thread``).
+        self._offload = offload or (lambda fn: fn())
 
     def redo(self) -> None:
         if self._first is not None:
@@ -126,10 +129,12 @@ class ResultCommand(QUndoCommand):
         # copying 24 MP of floats and ARGB for a 400x400 box stalled the window 150 ms.
         # The references counted: the owner's attribute, this frame's name, getrefcount's argument.
         image_alone = sys.getrefcount(image) <= 3 and sys.getrefcount(image.rgb) <= 2
-        new = rebuilt(image, pixels, template, in_place=image_alone)
         if e.edit.whole:
-            qimage = display_qimage(pixels.rgb, pixels.alpha)
+            new, qimage = self._offload(
+                lambda: (rebuilt(image, pixels, template), display_qimage(pixels.rgb, pixels.alpha))
+            )
         else:
+            new = rebuilt(image, pixels, template, in_place=image_alone)
             shown_alone = sys.getrefcount(shown) <= 3  # the item's attribute, this name, the argument
             qimage = patched(shown, pixels, in_place=shown_alone)
         mask = e.mask_after if after else e.mask_before

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PySide6.QtGui import QImage, QPainter
 
-from gptstudio.app.convert import rgb_to_qimage
+from gptstudio.app.convert import qimage_view, rgb_to_qimage
 from gptstudio.app.landing import Region, changed_region
 from gptstudio.core.imageio import ImageData
 
@@ -69,21 +69,35 @@ _LUT16: np.ndarray | None = None
 
 
 def display_qimage(rgb: np.ndarray, alpha: np.ndarray | None) -> QImage:
-    """The canvas's premultiplied ARGB image of quantized pixels, the same as from floats."""
-    global _LUT16
-    if rgb.dtype == np.uint16:
-        if _LUT16 is None:
-            from gptstudio.core.imageio import to_uint8
+    """The canvas's premultiplied ARGB image of quantized pixels, the same as from floats.
 
-            _LUT16 = to_uint8(dequantize(np.arange(65536, dtype=np.uint16)))
-        rgb = np.take(_LUT16, rgb)
-        alpha = None if alpha is None else np.take(_LUT16, alpha)
-    if alpha is not None:
-        return rgb_to_qimage(rgb, alpha)
-    rgb = np.ascontiguousarray(rgb)
+    Built band by band: the worker makes it while the GUI thread runs, and one whole-image call
+    (a 24-MP lookup or format conversion) would hold the GIL for 50-100 ms and freeze the window
+    as long; between bands the GUI thread gets its turn.
+    """
+    global _LUT16
+    if rgb.dtype == np.uint16 and _LUT16 is None:
+        from gptstudio.core.imageio import to_uint8
+
+        _LUT16 = to_uint8(dequantize(np.arange(65536, dtype=np.uint16)))
     h, w = rgb.shape[:2]
-    wrapped = QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888)
-    return wrapped.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)  # a copy, done by Qt
+    out = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    view = qimage_view(out)
+    for rows in bands(h):
+        part = rgb[rows] if rgb.dtype == np.uint8 else np.take(_LUT16, rgb[rows])
+        a = None
+        if alpha is not None:
+            a = alpha[rows] if alpha.dtype == np.uint8 else np.take(_LUT16, alpha[rows])
+        if a is not None:
+            band = rgb_to_qimage(part, a)
+        else:
+            part = np.ascontiguousarray(part)
+            wrapped = QImage(part.data, w, part.shape[0], w * 3, QImage.Format.Format_RGB888)
+            band = wrapped.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            del wrapped  # it borrowed ``part``'s memory
+        view[rows] = qimage_view(band)  # ``band`` stays alive while its pixels are copied
+        del band
+    return out
 
 
 @dataclass(eq=False)

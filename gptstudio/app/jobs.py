@@ -148,6 +148,10 @@ class JobsController(QObject):
             self.panel.set_running(False)
 
     def _finished(self, job_id: int, output: JobOutput) -> None:
+        stack = self.history.stack
+        if getattr(stack, "busy", lambda: False)():  # an undo step is running: land right after it
+            QTimer.singleShot(10, lambda: self._finished(job_id, output))
+            return
         job = self.jobs.pop(job_id, None)
         doc = self.session.document
         if job is None or doc is None or job.generation != self.session.generation:
@@ -183,7 +187,8 @@ class JobsController(QObject):
         apply = self.apply_state
         if result.params.get("task") == "inpaint" and self.canvas.mask_item is not None:
             apply = ClearsMask(self.apply_state, self.canvas.mask_item, len(entry.history_after), entry)
-        dropped = self.history.push(ResultCommand(apply, self._current, entry, first, text))
+        offload = getattr(self.history.stack, "run_off_thread", None)
+        dropped = self.history.push(ResultCommand(apply, self._current, entry, first, text, offload))
         device = str(result.params.get("device", ""))
         # only now, with the result drawn, is the job done
         self.panel.run_box.finish(f"{task} done in {result.seconds:.1f} s on {device.upper() or 'CPU'}.")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QShowEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar
 
 from gptstudio.app import actions
@@ -38,6 +38,7 @@ from gptstudio.app.session import OPEN_FILTER, DocumentSession
 from gptstudio.app.shortcuts import KeyRouter
 from gptstudio.app.task_panel import TaskPanel
 from gptstudio.app.tools import ToolSettings
+from gptstudio.app.undo_stack import UndoStack
 
 if TYPE_CHECKING:
     from gptstudio.app.batch_dialog import BatchDialog
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self._closed = False
         self.tools = ToolSettings()
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = UndoStack(self)
         # Results hold whole images; a bound keeps a long session's memory in check.
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.canvas = Canvas(self.tools, self.undo_stack, self)
