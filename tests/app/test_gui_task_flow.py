@@ -33,7 +33,15 @@ def short_invert():  # type: ignore[no-untyped-def]
 
 
 def click(qtbot, button) -> None:  # type: ignore[no-untyped-def]
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    """Click a button in its middle, or a check box on its box (as a person does: a check box only
+    reacts on its box and label, and a wide row's middle may be empty space)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QCheckBox
+
+    if isinstance(button, QCheckBox):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(8, button.height() // 2))
+    else:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def test_run_while_busy_queues_each_job_as_an_edit(qtbot, window, image_path, short_invert) -> None:  # type: ignore[no-untyped-def]
