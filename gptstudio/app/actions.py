@@ -120,6 +120,13 @@ def build_actions(w: Any) -> None:
     w.act_batch = _action(
         w, "&Batch…", w.show_batch, None, "Run a task on every image of a folder (resumable)"
     )
+    w.act_adjust = _action(
+        w,
+        "&Adjust…",
+        w.show_adjust,
+        "Ctrl+Shift+A",
+        "Brightness, contrast, colour, levels and white balance, with a live preview",
+    )
     w.act_about = _action(w, "&About GPT Studio", w.show_about)
     w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, SK.HelpContents)
     w.tool_group = QActionGroup(w)
@@ -196,10 +203,6 @@ def build_menus(w: Any) -> None:
     panel_toggle.setText("&Task Panel")
     panel_toggle.setStatusTip("Show or hide the task panel (remembered for the next start)")
     view.addAction(panel_toggle)
-    adjust_toggle = w.adjust_dock.toggleViewAction()
-    adjust_toggle.setText("&Adjust Panel")
-    adjust_toggle.setStatusTip("Brightness, contrast, colour, levels and white balance, with a live preview")
-    view.addAction(adjust_toggle)
     w.view_menu = view  # the Theme submenu goes here (appearance.py)
     models = bar.addMenu("&Models")
     models.addAction(w.act_models)
@@ -211,6 +214,7 @@ def build_menus(w: Any) -> None:
     tools.addAction(w.act_run)
     tools.addAction(w.act_cancel)
     tools.addSeparator()
+    tools.addAction(w.act_adjust)
     tools.addAction(w.act_batch)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.act_shortcuts)

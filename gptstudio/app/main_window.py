@@ -81,7 +81,8 @@ class MainWindow(QMainWindow):
         self.regions = RegionTools(self.canvas, self.session, self.undo_stack, self.tools, self._notify, self)
         self.jobs = JobsController(self, self.session, self.canvas, self.undo_stack, self.panel, self._notify)
         self.jobs.size_changed = lambda w, h: self.size_label.setText(f"{w}×{h}")
-        self._build_adjust_dock()
+        self.adjust_dock: QDockWidget | None = None  # made on first use (Tools > Adjust…)
+        self.adjust: AdjustController | None = None
         self.controller = self.jobs.controller
         self.controller.worker.device_found.connect(self._device_found)
         self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self)
@@ -113,15 +114,23 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._probed = False
 
+    def show_adjust(self) -> AdjustController:
+        """The Adjust panel, a tab beside the task panel (made on first use, so a window that
+        never adjusts pays nothing); it previews only while it is shown."""
+        if self.adjust is None or self.adjust_dock is None:
+            self._build_adjust_dock()
+        assert self.adjust is not None and self.adjust_dock is not None
+        self.adjust_dock.show()
+        self.adjust_dock.raise_()
+        return self.adjust
+
     def _build_adjust_dock(self) -> None:
-        """The Adjust panel, a tab beside the task panel; it previews only while it is shown."""
         self.adjust_panel = AdjustPanel()
         dock = QDockWidget("Adjust", self)
         dock.setObjectName("adjustDock")
         dock.setWidget(self.adjust_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.task_dock, dock)
-        self.task_dock.raise_()
         self.adjust_dock = dock
         self.adjust = AdjustController(
             self.adjust_panel,
@@ -350,7 +359,8 @@ class MainWindow(QMainWindow):
         self.session.files.runner.wait()  # a save in flight is finished, never cut off
         if not self.controller.shutdown():
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
-        self.adjust.shutdown()
+        if self.adjust is not None:
+            self.adjust.shutdown()
         if not self.regions.shutdown():
             print("GPT Studio: a selection did not stop in time; its thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():

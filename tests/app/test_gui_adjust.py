@@ -24,8 +24,8 @@ def grey_ramp(path: Path, sixteen: bool = False) -> Path:
 
 
 def show_panel(window) -> None:  # type: ignore[no-untyped-def]
-    window.adjust_dock.show()
-    window.adjust_dock.raise_()
+    window.act_adjust.trigger()  # Tools > Adjust…
+    assert window.adjust_dock.isVisible()
 
 
 def settle(qtbot, window) -> None:  # type: ignore[no-untyped-def]
