@@ -134,9 +134,17 @@ class ResultCommand(QUndoCommand):
                 lambda: (rebuilt(image, pixels, template), display_qimage(pixels.rgb, pixels.alpha))
             )
         else:
-            new = rebuilt(image, pixels, template, in_place=image_alone)
             shown_alone = sys.getrefcount(shown) <= 3  # the item's attribute, this name, the argument
-            qimage = patched(shown, pixels, in_place=shown_alone)
+
+            def region() -> tuple[ImageData, QImage]:
+                return (
+                    rebuilt(image, pixels, template, in_place=image_alone),
+                    patched(shown, pixels, in_place=shown_alone),
+                )
+
+            # In place it is a box's worth of work; a copy of 24 MP (something else holds the
+            # image, such as an autosave being written) goes to a thread like a whole step.
+            new, qimage = region() if image_alone and shown_alone else self._offload(region)
         mask = e.mask_after if after else e.mask_before
         self._apply(ImageState(new, qimage, list(e.history_after if after else e.history_before), mask))
 

@@ -24,7 +24,7 @@ Box = tuple[int, int, int, int]
 def read_box(mask: MaskItem, box: Box) -> np.ndarray:
     """The mask's alpha inside ``box`` (x0, y0, x1, y1), a uint8 copy."""
     x0, y0, x1, y1 = box
-    a8 = mask.image().copy(QRect(x0, y0, x1 - x0, y1 - y0)).convertToFormat(QImage.Format.Format_Alpha8)
+    a8 = mask.readable().copy(QRect(x0, y0, x1 - x0, y1 - y0)).convertToFormat(QImage.Format.Format_Alpha8)
     h, w, bpl = a8.height(), a8.width(), a8.bytesPerLine()
     return np.frombuffer(a8.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)[:, :w].copy()
 
@@ -37,7 +37,7 @@ def write_box(mask: MaskItem, box: Box, alpha: np.ndarray) -> None:
     if (w, h) != (x1 - x0, y1 - y0):
         raise ValueError(f"a {w}×{h} mask does not fill the box {box}")
     source = QImage(a.data, w, h, w, QImage.Format.Format_Alpha8)
-    painter = QPainter(mask.image())
+    painter = QPainter(mask.image_for(QRect(x0, y0, w, h)))
     try:
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(x0, y0, source)
