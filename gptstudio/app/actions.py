@@ -265,8 +265,9 @@ def update_enabled(w: Any) -> None:
         w.act_grow_mask,
         w.act_shrink_mask,
         w.act_feather_mask,
-        w.act_run,
         w.act_compare,
     ):
         act.setEnabled(has)
+    # Generate needs no open picture: on an empty window it makes a new one
+    w.act_run.setEnabled(has or w.panel.current_task() == "generate")
     w.act_mask_from_selection.setEnabled(has and not w.canvas.selection.isEmpty())

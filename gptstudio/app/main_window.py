@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self.keys = KeyRouter(self)
         self.split_slider.valueChanged.connect(self._split_moved)
         self.session.document_changed.connect(self._document_changed)
+        self.session.document_changed.connect(self.autosaver.mark_changed)  # e.g. a new untitled picture
+        self.panel.task_combo.currentIndexChanged.connect(lambda _i: actions.update_enabled(self))
         self.session.state_changed.connect(self._update_title)
         self.panel.run_clicked.connect(self.jobs.run)
         self.panel.cancel_clicked.connect(self.jobs.cancel_all)
@@ -168,7 +170,7 @@ class MainWindow(QMainWindow):
         for label in (self.size_label, self.cursor_label, self.zoom_label, self.device_label):
             bar.addPermanentWidget(label)
         bar.addPermanentWidget(self.busy_bar)
-        bar.showMessage("Open an image (Ctrl+O) or drop one here.")
+        bar.showMessage("Open an image (Ctrl+O), drop one here, or Generate one from a prompt.")
 
     def _runner_busy(self, busy: bool) -> None:
         runner = self.sender()

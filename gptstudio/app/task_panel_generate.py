@@ -24,6 +24,8 @@ PRESETS = (
     ("Portrait 2:3", 512, 768),
 )
 
+VARY_TIP = "Make a variation of the open picture (Strength: how much changes) instead of a new picture"
+
 
 def _spin(name: str, value: int) -> QSpinBox:
     box = QSpinBox()
@@ -53,13 +55,14 @@ class GenerateRows:
         self.size_combo.currentIndexChanged.connect(self._preset)
         self.vary = QCheckBox("Vary the open picture")
         self.vary.setObjectName("varyPicture")
-        self.vary.setToolTip(
-            "Make a variation of the open picture (Strength: how much changes) instead of a new picture"
-        )
+        self.vary.setToolTip(VARY_TIP)
         self.memory = QLabel()
         self.memory.setObjectName("generateMemory")
         self.memory.setWordWrap(True)
         self._native = 512
+        self._info: EngineInfo | None = None
+        #: Whether a picture is open to vary (with none, Run makes a new untitled document).
+        self._has_document = True
 
     def _preset(self) -> None:
         size = self.size_combo.currentData()
@@ -69,14 +72,29 @@ class GenerateRows:
 
     def set_model(self, info: EngineInfo | None) -> None:
         """A model was chosen: its native size for the first preset, variation where it can vary."""
+        self._info = info
         self._native = info.native if info is not None and info.native else 512
         if self.size_combo.currentData() is None:
             self._preset()
-        can_vary = info is not None and "variation" in info.uses
+        self._offer_variation()
+        self.update_memory(info)
+
+    def set_document(self, has_document: bool) -> None:
+        """A picture was opened or closed: a variation needs one."""
+        self._has_document = has_document
+        self._offer_variation()
+
+    def _offer_variation(self) -> None:
+        info = self._info
+        model_can = info is not None and "variation" in info.uses
+        can_vary = model_can and self._has_document
         self.vary.setEnabled(can_vary)
+        if model_can and not self._has_document:
+            self.vary.setToolTip("Open a picture to vary it; with none open, Run makes a new picture")
+        else:
+            self.vary.setToolTip(VARY_TIP)
         if not can_vary:
             self.vary.setChecked(False)
-        self.update_memory(info)
 
     def update_memory(self, info: EngineInfo | None, device: str = "cpu") -> None:
         if info is None or not info.parameters:

@@ -25,6 +25,7 @@ from gptstudio.app.convert import thumbnail
 from gptstudio.app.gc_pauses import heavy_imports, preload_torch_libraries
 from gptstudio.app.history_pixels import Edit, capture
 from gptstudio.app.landing import Region
+from gptstudio.app.new_picture import quantized
 from gptstudio.core.errors import CancelledError, GptStudioError, OutOfMemoryError
 from gptstudio.core.progress import TaskState
 from gptstudio.tasks.requests import Request, TaskResult
@@ -137,9 +138,7 @@ class Worker(QObject):
                 notice = "The GPU ran out of memory, so this job ran on the CPU instead (slower)."
                 self.notice.emit(job.id, notice)
                 result = self._execute(replace(job.request, device="cpu"), job.state)
-            masked = getattr(job.request, "mask", None) is not None
-            landed = capture(job.request.image, result.image, masked)  # quantized, as Save writes it
-            result = replace(result, image=landed.image)
+            output = self._landed(job.request, result, notice)
         except CancelledError:
             self.cancelled.emit(job.id)
         except GptStudioError as exc:
@@ -160,7 +159,17 @@ class Worker(QObject):
                 err = JobCrashed(f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
             self.failed.emit(job.id, err)
         else:
-            self.finished.emit(job.id, JobOutput(result, landed.qimage, notice, landed.region, landed.edit))
+            self.finished.emit(job.id, output)
+
+    @staticmethod
+    def _landed(request: Request, result: TaskResult, notice: str | None) -> JobOutput:
+        """The result quantized as Save writes it, with its edit of the input (none for a new picture)."""
+        if request.image is None:  # Generate on an empty window: the picture becomes the document
+            image, qimage = quantized(result.image)
+            return JobOutput(replace(result, image=image), qimage, notice)
+        landed = capture(request.image, result.image, getattr(request, "mask", None) is not None)
+        result = replace(result, image=landed.image)
+        return JobOutput(result, landed.qimage, notice, landed.region, landed.edit)
 
     def _execute(self, request: Request, state: TaskState) -> TaskResult:
         from gptstudio import tasks
