@@ -169,7 +169,7 @@ class AdjustController(QObject):
         """The next click on the photo picks the grey point."""
         if self.session.document is None:
             return
-        self.canvas.pick_handler = self._picked
+        self.canvas.gestures.pick_handler = self._picked
         self.notify("Click a pixel that should be neutral grey.", 10000)
 
     def _picked(self, pos: QPointF) -> None:

@@ -1,14 +1,13 @@
-"""The canvas: the photo, the mask overlay, the tools, zoom and pan, before/after comparison.
+"""The canvas: the photo, the mask overlay, zoom and pan, before/after comparison.
 
 A QGraphicsView over a scene with three layers: the "before" image (shown while comparing), the
 current image and the mask. Zoom keeps the point under the cursor still; space-drag or the middle
-button pans; the brush outline follows the cursor at the real brush size.
+button pans; the brush outline follows the cursor at the real brush size. What a press and drag
+*does* with the tool in use (strokes, shapes, region tools, the grey-point picker) is in
+``canvas_gestures.py``: this module is the view, that one the edits made through it.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -29,55 +28,21 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFrame,
-    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
-    QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from gptstudio.app import compare_labels
+from gptstudio.app.canvas_gestures import BrushOutline, ToolGestures
 from gptstudio.app.mask_layer import ImageItem, MaskItem
-from gptstudio.app.tools import ShapeMode, Stroke, Tool, ToolSettings, apply_shape
+from gptstudio.app.tools import Tool, ToolSettings
 
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 32.0
 ZOOM_STEP = 1.25
 #: Hold this key to see the image as it was opened.
 COMPARE_KEY = Qt.Key.Key_Backslash
-
-
-class BrushOutline(QGraphicsItem):
-    """A black-and-white circle the size of the brush, visible on light and dark pixels."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.radius = 10.0
-        self.setZValue(100)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def set_radius(self, radius: float) -> None:
-        if radius != self.radius:
-            self.prepareGeometryChange()
-            self.radius = radius
-
-    def boundingRect(self) -> QRectF:
-        r = self.radius + 2
-        return QRectF(-r, -r, 2 * r, 2 * r)
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for color, style in (
-            (QColor(0, 0, 0, 200), Qt.PenStyle.SolidLine),
-            (QColor(255, 255, 255), Qt.PenStyle.DashLine),
-        ):
-            pen = QPen(color, 1.0, style)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.drawEllipse(QPointF(0, 0), self.radius, self.radius)
 
 
 def _checker_brush() -> QBrush:
@@ -130,13 +95,8 @@ class Canvas(QGraphicsView):
         for item in (self.image_item, self.before_item, self.outline, self.selection_item):
             self.scene().addItem(item)
         self.before_item.setVisible(False)
-        self._stroke: Stroke | None = None
-        self._shape_start: QPointF | None = None
-        self._lasso: QPainterPath | None = None
-        self._preview = QGraphicsPathItem()
-        self._preview.setPen(pen)
-        self._preview.setZValue(95)
-        self.scene().addItem(self._preview)
+        #: What presses and drags do with the tool in use (strokes, shapes, region tools, picker).
+        self.gestures = ToolGestures(self, pen)
         self._pan_from: QPoint | None = None
         self._space = False
         self._mask_visible = True
@@ -144,11 +104,6 @@ class Canvas(QGraphicsView):
         self._fitted = False
         self._holding_compare = False
         self.selection = QPainterPath()
-        #: The region tools' handler (press/move/release with the scene point; region_tools.py),
-        #: and a one-shot picker (the adjustments' grey point) that takes the next left click.
-        self.region_handler: Any = None
-        self.pick_handler: Callable[[QPointF], None] | None = None
-        self._region_drag = False
         tools.changed.connect(self._tools_changed)
         self._tools_changed()
 
@@ -356,8 +311,8 @@ class Canvas(QGraphicsView):
             self.outline.setVisible(False)
         elif key == COMPARE_KEY and not event.isAutoRepeat():
             self.hold_compare(True)
-        elif key == Qt.Key.Key_Escape and (self._lasso is not None or self._shape_start is not None):
-            self._cancel_shape()
+        elif key == Qt.Key.Key_Escape and self.gestures.shaping():
+            self.gestures.cancel_shape()
         else:
             super().keyPressEvent(event)
             return
@@ -384,20 +339,8 @@ class Canvas(QGraphicsView):
             event.accept()
             return
         pos = self.mapToScene(event.position().toPoint())
-        if self.mask_item is not None and self._hand_over(event, pos):
-            return
-        if button != Qt.MouseButton.LeftButton or self.mask_item is None:
+        if not self.gestures.press(event, pos):
             super().mousePressEvent(event)
-            return
-        tool = self.tools.tool
-        if tool in (Tool.BRUSH, Tool.ERASER):
-            self._stroke = Stroke(self.mask_item, self.tools.size, self.tools.hardness, tool is Tool.ERASER)
-            self._stroke.move_to(pos)
-        elif tool is Tool.RECT:
-            self._shape_start = pos
-        elif tool is Tool.LASSO:
-            self._lasso = QPainterPath(pos)
-        event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         view_pos = event.position().toPoint()
@@ -411,17 +354,7 @@ class Canvas(QGraphicsView):
             return
         self.outline.setPos(pos)
         self.cursor_moved.emit(int(pos.x()), int(pos.y()))
-        if self._region_drag:
-            self.region_handler.move(event, pos)
-        elif self._stroke is not None:
-            self._stroke.move_to(pos)
-        elif self._shape_start is not None:
-            path = QPainterPath()
-            path.addRect(QRectF(self._shape_start, pos).normalized())
-            self._preview.setPath(path)
-        elif self._lasso is not None:
-            self._lasso.lineTo(pos)
-            self._preview.setPath(self._lasso)
+        self.gestures.move(event, pos)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -434,68 +367,8 @@ class Canvas(QGraphicsView):
             event.accept()
             return
         pos = self.mapToScene(event.position().toPoint())
-        if self._region_drag:
-            self._region_drag = False
-            self.region_handler.release(event, pos)
-            event.accept()
-            return
-        if event.button() != Qt.MouseButton.LeftButton or self.mask_item is None:
+        if not self.gestures.release(event, pos):
             super().mouseReleaseEvent(event)
-            return
-        if self._stroke is not None:
-            self._stroke.move_to(pos)
-            command = self._stroke.finish()
-            self._stroke = None
-            if command is not None:
-                self.undo_stack.push(command)
-        elif self._shape_start is not None:
-            path = QPainterPath()
-            rect = QRectF(self._shape_start, pos).normalized()
-            if rect.width() >= 1 and rect.height() >= 1:
-                path.addRect(rect)
-                self._finish_shape(path)
-            self._cancel_shape()
-        elif self._lasso is not None:
-            self._lasso.lineTo(pos)
-            self._lasso.closeSubpath()
-            if self._lasso.boundingRect().width() >= 1 and self._lasso.boundingRect().height() >= 1:
-                self._finish_shape(self._lasso)
-            self._cancel_shape()
-        event.accept()
-
-    def _hand_over(self, event: QMouseEvent, pos: QPointF) -> bool:
-        """A press the grey-point picker or a region tool takes (left, or right for a region
-        tool's "not this part"); True when it was taken."""
-        left = event.button() == Qt.MouseButton.LeftButton
-        if left and self.pick_handler is not None:
-            pick, self.pick_handler = self.pick_handler, None
-            pick(pos)
-        elif (
-            self.tools.tool.is_region
-            and self.region_handler is not None
-            and (left or event.button() == Qt.MouseButton.RightButton)
-        ):
-            self._region_drag = True
-            self.region_handler.press(event, pos)
-        else:
-            return False
-        event.accept()
-        return True
-
-    def _finish_shape(self, path: QPainterPath) -> None:
-        assert self.mask_item is not None
-        mode = self.tools.shape_mode
-        if mode is ShapeMode.SELECT:
-            self.set_selection(path)
-            return
-        command = apply_shape(self.mask_item, path, subtract=mode is ShapeMode.SUBTRACT)
-        if command is not None:
-            self.undo_stack.push(command)
-
-    def _cancel_shape(self) -> None:
-        self._shape_start = None
-        self._lasso = None
-        self._preview.setPath(QPainterPath())
 
     def enterEvent(self, event: object) -> None:
         self._tools_changed()

@@ -68,7 +68,7 @@ class RegionTools(QObject):
         self._prompt = ObjectPrompt()
         self._object: MaskBoxCommand | None = None
         self._image: object | None = None
-        canvas.region_handler = self
+        canvas.gestures.region_handler = self
         tools.changed.connect(self._tool_changed)
         session.document_changed.connect(self._image_changed)
         undo_stack.indexChanged.connect(self._image_changed)
