@@ -2,8 +2,9 @@
 
 Only tasks with an installed model are offered, and only the settings the chosen model uses are
 shown (from ``EngineInfo.uses``), so nobody tunes a slider that does nothing. The panel turns its
-state into a frozen request for the worker and can be filled back from the parameters stored in a
-PNG ("Reuse parameters").
+state into a frozen request for the worker. Filling it back from stored parameters ("Reuse
+parameters" for an opened file, the state remembered between sessions) is ``task_panel_params.py``;
+the rows are ``task_panel_rows.py``, Run/Cancel and progress ``task_progress.py``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from gptstudio.app.task_panel_params import ParamsBanner, StoredParams
 from gptstudio.app.task_panel_rows import (
-    AUTO_NOISE,
     LABELS,
     MASKED_FILTERS,
     PARAMETERS,
@@ -42,8 +41,6 @@ from gptstudio.engines.base import EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
-#: Stored settings with no control in the panel that "Reuse parameters" carries into the next run.
-CARRIED = ("grow", "tile")
 #: The order the task list shows (the vocabulary itself lives in core.vocabulary).
 TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
 __all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
@@ -82,21 +79,10 @@ class TaskPanel(QWidget):
         outer.setContentsMargins(10, 10, 10, 10)
         outer.setSpacing(8)
 
-        self.params_banner = QFrame()
-        self.params_banner.setObjectName("paramsBanner")
-        self.params_banner.setFrameShape(QFrame.Shape.StyledPanel)
-        banner = QVBoxLayout(self.params_banner)
-        self.params_label = QLabel()
-        self.params_label.setWordWrap(True)
-        self.reuse_button = QPushButton("Reuse parameters")
-        self.reuse_button.setObjectName("reuseParameters")
-        self.reuse_button.setToolTip("Set the task, model and settings this image was made with")
-        banner.addWidget(self.params_label)
-        banner.addWidget(self.reuse_button)
-        self.params_banner.hide()
-        self._file_params: dict[str, Any] = {}
-        self._carried: tuple[str, dict[str, Any]] = ("", {})
-        self.reuse_button.clicked.connect(lambda: self.apply_params(self._file_params))
+        self.params_banner = ParamsBanner()
+        self.params_label, self.reuse_button = self.params_banner.label, self.params_banner.reuse_button
+        self.params_banner.reuse_requested.connect(self.apply_params)
+        self.stored = StoredParams(self)
         outer.addWidget(self.params_banner)
 
         form = QFormLayout()
@@ -320,9 +306,7 @@ class TaskPanel(QWidget):
         for key, value in values.items():
             if key in names and (key in info.uses or key in ("feather", "scale")):
                 kwargs[key] = value
-        carried_task, carried = self._carried
-        if carried_task == task:
-            kwargs.update({k: v for k, v in carried.items() if k in names})
+        kwargs.update({k: v for k, v in self.stored.carried_for(task).items() if k in names})
         if task == "generate":
             kwargs.update(self.rows.generate.request_values(self.strength.value()))
         if "mask" in names:
@@ -331,100 +315,23 @@ class TaskPanel(QWidget):
             kwargs["mask_from_alpha"] = self.fills_transparent()
         return cls(**kwargs)
 
-    # --- stored parameters ------------------------------------------------------------------
+    # --- stored parameters (task_panel_params.py) ---------------------------------------------
 
     def show_file_params(self, params: dict[str, Any]) -> None:
         """Offer "Reuse parameters" for an opened image that holds our parameters."""
-        self._file_params = dict(params)
-        if not params or "task" not in params:
-            self.params_banner.hide()
-            return
-        bits = [TASK_LABELS.get(str(params["task"]), str(params["task"]))]
-        if params.get("model"):
-            bits.append(str(params["model"]))
-        if params.get("seed") is not None:
-            bits.append(f"seed {params['seed']}")
-        self.params_label.setText("This image was made with " + ", ".join(bits) + ".")
-        self.params_banner.show()
+        self.params_banner.show_params(params)
 
     def apply_params(self, params: dict[str, Any]) -> list[str]:
         """Set task, model and settings from stored parameters; returns what could not be applied."""
-        missing: list[str] = []
-        task = params.get("task")
-        if task and not self.set_task(str(task)):
-            missing.append(f"task {task}")
-        model = params.get("model")
-        if model and not self.set_model(str(model)):
-            missing.append(f"model {model}")
-        if "mode" in params:
-            index = self.mode_combo.findData(params["mode"])
-            if index >= 0:
-                self.mode_combo.setCurrentIndex(index)
-        if "prompt" in params:
-            self.prompt.setPlainText(str(params["prompt"]))
-        if "negative_prompt" in params:
-            self.negative_prompt.setText(str(params["negative_prompt"]))
-        if params.get("seed") is not None:
-            self.seed.setValue(int(params["seed"]) % (SEED_MAX + 1))
-            self.seed_lock.setChecked(True)
-        for key, box in (("steps", self.steps), ("strength", self.strength), ("guidance", self.guidance)):
-            if key in params:
-                box.setValue(params[key])
-        if "feather" in params:
-            self.feather.setValue(float(params["feather"]))
-        noise = params.get("noise_level")
-        self.noise_level.setValue(AUTO_NOISE if noise is None else float(noise))
-        if params.get("scale"):
-            self.set_scale(float(params["scale"]))
-        self.rows.generate.apply(params)
-        if "mask_from_alpha" in params and self.fill_transparent.isEnabled():
-            self.fill_transparent.setChecked(bool(params["mask_from_alpha"]))
-        # Settings the panel shows no control for still change the result: carry them into the
-        # next request of the same task, so "Reuse parameters" repeats the job exactly.
-        self._carried = (str(task or ""), {k: params[k] for k in CARRIED if params.get(k) is not None})
-        self.params_banner.hide()
-        return missing
-
-    # --- remembered between sessions ----------------------------------------------------------
+        return self.stored.apply(params)
 
     def save_state(self, settings: QSettings) -> None:
         """Remember the task, model and settings, so the next start picks up where this one ended."""
-        settings.setValue("panel/task", self.current_task() or "")
-        settings.setValue("panel/model", self.model_combo.currentData() or "")
-        values = self.values()
-        for key in ("mode", "prompt", "negative_prompt", "steps", "strength", "guidance", "feather", "scale"):
-            settings.setValue(f"panel/{key}", values[key])
-        noise = values["noise_level"]
-        settings.setValue("panel/noise_level", AUTO_NOISE if noise is None else noise)
-        settings.setValue("panel/seed", int(self.seed.value()))
-        settings.setValue("panel/seed_locked", bool(self.seed_lock.isChecked()))
+        self.stored.save(settings)
 
     def restore_state(self, settings: QSettings) -> None:
         """Bring back what :meth:`save_state` stored; a model no longer installed is skipped."""
-        params: dict[str, Any] = {}
-        for key in ("task", "model", "mode", "prompt", "negative_prompt"):
-            value = settings.value(f"panel/{key}")
-            if value:
-                params[key] = str(value)
-        for key, kind in (
-            ("steps", int),
-            ("strength", float),
-            ("guidance", float),
-            ("feather", float),
-            ("scale", float),
-            ("noise_level", float),
-        ):
-            value = settings.value(f"panel/{key}")
-            if value is not None:
-                try:
-                    params[key] = kind(value)
-                except (TypeError, ValueError):
-                    pass
-        self.apply_params(params)
-        seed = settings.value("panel/seed")
-        if seed is not None:
-            self.seed.setValue(int(seed) % (SEED_MAX + 1))
-        self.seed_lock.setChecked(str(settings.value("panel/seed_locked", "false")).lower() == "true")
+        self.stored.restore(settings)
 
     # --- running ------------------------------------------------------------------------------
 
