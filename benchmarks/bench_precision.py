@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -33,17 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._restoration_common import add_noise, load_ours, load_set
 from benchmarks.report import machine_line, markdown_table, write_section
+from benchmarks.timing import best_of
 
 GOAL_MPS = 2.0
-
-
-def best_of(fn: Callable[[], object], repeats: int = 2) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def matmul_gflops(dtype: torch.dtype, n: int = 2048) -> float:

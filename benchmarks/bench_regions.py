@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,6 +27,7 @@ import cv2
 import numpy as np
 
 from benchmarks.report import machine_line, markdown_table, write_section
+from benchmarks.timing import best_of
 from gptstudio.core.adjust import Adjustments, apply_adjustments
 from gptstudio.core.imagedata import from_array
 from gptstudio.engines.segment import ObjectPrompt
@@ -51,15 +50,6 @@ def photo() -> tuple[np.ndarray, tuple[float, float, float, float]]:
     return img, (1900.0, 1100.0, 4100.0, 2900.0)
 
 
-def best(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def grabcut_rows(img: np.ndarray, box: tuple[float, ...], repeats: int) -> list[list[object]]:
     first = ObjectPrompt(box=box)  # type: ignore[arg-type]
     refined = first.with_click(3000, 2000, True).with_click(2000, 1200, False)
@@ -72,9 +62,9 @@ def grabcut_rows(img: np.ndarray, box: tuple[float, ...], repeats: int) -> list[
         cv2.grabCut(crop, labels, (200, 200, x1 - x0, y1 - y0), bgd, fgd, 1, cv2.GC_INIT_WITH_RECT)
 
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    t_box = best(lambda: grabcut_select(img, first, grey), repeats)
-    t_click = best(lambda: grabcut_select(img, refined, grey), repeats)
-    t_naive = best(naive, 1)
+    t_box = best_of(lambda: grabcut_select(img, first, grey), repeats)
+    t_click = best_of(lambda: grabcut_select(img, refined, grey), repeats)
+    t_naive = best_of(naive, 1)
     return [
         ["GrabCut: box (24 MP photo)", f"{t_box:.2f}", ""],
         ["GrabCut: box + 2 clicks", f"{t_click:.2f}", ""],
@@ -110,12 +100,12 @@ def sam_rows(img: np.ndarray, box: tuple[float, ...], repeats: int) -> list[list
         session = RegionSession(from_array(img), segmenter)
         _ = session.grey
         rgb8 = session.rgb8
-        t_encode = best(lambda s=segmenter, r=rgb8: s.embed(r), 1 if repeats < 3 else 2)
+        t_encode = best_of(lambda s=segmenter, r=rgb8: s.embed(r), 1 if repeats < 3 else 2)
         session.prepare()
         prompt = ObjectPrompt(box=box).with_click(3000, 2000, True)  # type: ignore[arg-type]
         emb = session._embedding
-        t_decode = best(lambda s=segmenter, e=emb, p=prompt: s.predict(e, p), repeats)
-        t_click = best(lambda s=session, p=prompt: s.select_object(p), repeats)
+        t_decode = best_of(lambda s=segmenter, e=emb, p=prompt: s.predict(e, p), repeats)
+        t_click = best_of(lambda s=session, p=prompt: s.select_object(p), repeats)
         rows += [
             [f"{label}, {params:.0f} M parameters: image encoder (once per image)", f"{t_encode:.2f}", ""],
             [f"{label}: prompt decoder per click", f"{t_decode:.3f}", ""],
@@ -128,7 +118,7 @@ def adjustment_rows(repeats: int) -> list[list[object]]:
     rng = np.random.default_rng(1)
     rgb = rng.random((H, W, 3), dtype=np.float32)
     out = np.empty_like(rgb)
-    floor = best(lambda: np.copyto(out, rgb), repeats)
+    floor = best_of(lambda: np.copyto(out, rgb), repeats)
     cases = {
         "brightness": Adjustments(brightness=0.1),
         "contrast": Adjustments(contrast=1.3),
@@ -146,7 +136,7 @@ def adjustment_rows(repeats: int) -> list[list[object]]:
     }  # fmt: skip
     rows: list[list[object]] = [["reference: numpy copy of the 24-MP float image", f"{floor:.2f}", "1.0"]]
     for name, a in cases.items():
-        seconds = best(lambda a=a: apply_adjustments(rgb, a, out=out), repeats)
+        seconds = best_of(lambda a=a: apply_adjustments(rgb, a, out=out), repeats)
         rows.append([name, f"{seconds:.2f}", f"{seconds / floor:.1f}"])
     return rows
 
