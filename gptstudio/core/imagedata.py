@@ -84,19 +84,44 @@ def from_array(rgb: np.ndarray, alpha: np.ndarray | None = None) -> ImageData:
     return ImageData(rgb=np.ascontiguousarray(arr), alpha=alpha, bit_depth=bit_depth, gray=gray)
 
 
+#: Rows converted per numpy call: a 24-MP conversion then needs one band's float temporaries
+#: (~20 MB) instead of two whole-image ones (2 × 288 MB), which set the editor's peak memory
+#: whenever an autosave or a save ran beside a landing result.
+BAND_ROWS = 256
+
+
+def _bands(height: int) -> list[slice]:
+    return [slice(y, min(y + BAND_ROWS, height)) for y in range(0, height, BAND_ROWS)]
+
+
 def _to_float(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) / 65535.0
+    if arr.dtype in (np.uint8, np.uint16):
+        top = np.float32(255.0 if arr.dtype == np.uint8 else 65535.0)
+        out = np.empty(arr.shape, np.float32)
+        for rows in _bands(arr.shape[0]):
+            np.divide(arr[rows], top, out=out[rows], dtype=np.float32)
+        return out
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def _quantize(rgb: np.ndarray, top: float, dtype: type) -> np.ndarray:
+    """Float [0, 1] to integers with rounding, band by band (same values as one whole call)."""
+    if rgb.ndim == 0:
+        return np.asarray((np.clip(rgb, 0.0, 1.0) * top + 0.5).astype(dtype))
+    out = np.empty(rgb.shape, dtype)
+    for rows in _bands(rgb.shape[0]):
+        tmp = np.clip(rgb[rows], 0.0, 1.0)
+        tmp *= top
+        tmp += 0.5
+        out[rows] = tmp  # the cast truncates, as astype does
+    return out
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
     """Float [0, 1] to uint8 with rounding (not truncation, which darkens by half a level)."""
-    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return _quantize(np.asarray(rgb), 255.0, np.uint8)
 
 
 def to_uint16(rgb: np.ndarray) -> np.ndarray:
     """Float [0, 1] to uint16 with rounding, for 16-bit outputs."""
-    return (np.clip(rgb, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return _quantize(np.asarray(rgb), 65535.0, np.uint16)
