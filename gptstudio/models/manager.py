@@ -157,7 +157,8 @@ def _detect_diffusers(folder: Path, entry: CatalogEntry) -> dict:
     """A downloaded diffusers folder must be the pipeline family the catalog promises."""
     from gptstudio.engines import diffusers
 
-    detected = diffusers.detect(folder)
+    # the family the entry promises: a shared component folder may name another pipeline class
+    detected = diffusers.detect(folder, expected_family=entry.architecture.removeprefix("diffusers-"))
     if f"diffusers-{detected.family}" != entry.architecture:
         raise ModelError(
             f"The download for '{entry.id}' holds a {detected.pipeline}, not the {entry.architecture} "

@@ -150,7 +150,7 @@ def test_approximate_sizes_are_the_rounded_figures_that_were_published(
 ) -> None:
     """A size marked approximate is a published "61.1 MB", so it is a round number of bytes; an exact
     one that happens to be round would more likely be a rounded figure mislabelled as exact."""
-    # diffusers folders: sizes estimated from parameter counts (test_diffusers_catalog.py checks them);
+    # diffusers folders: the hub lists small files in exact bytes and weights rounded ("2.41 GB");
     # transformers (Segment Anything): small JSON files listed by the hub in kB with three digits
     spandrel = [e for e in _downloadable(entries) if e.engine not in ("diffusers", "transformers")]
     approximate = [(e, f) for e in spandrel for f in e.files if not f.size_exact]

@@ -57,6 +57,12 @@ class Family:
     call_kwargs: Mapping[str, Any] = field(default_factory=dict)
     supports_half: bool = True
     supports_bf16: bool = True
+    #: Index classes of a shared component repository that this family's catalog entry downloads
+    #: its text encoder, VAE and model_index.json from, while the transformer comes from its own
+    #: repository: PixArt-Σ's published T5 + SDXL-VAE folder still names ``PixArtAlphaPipeline``.
+    #: Accepted only when the caller knows which family it downloaded (a catalog entry), never
+    #: for a folder a user imports, where that name means a PixArt-α model.
+    shared_index_classes: tuple[str, ...] = ()
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -159,6 +165,7 @@ FAMILIES: tuple[Family, ...] = (
         default_guidance=4.5,
         # our sizes are already what the user asked for, rounded to the model's multiple
         call_kwargs={"use_resolution_binning": False, "clean_caption": False},
+        shared_index_classes=("PixArtAlphaPipeline",),
     ),
 )
 _BY_KEY = {f.key: f for f in FAMILIES}
@@ -171,9 +178,15 @@ def get(key: str) -> Family:
         raise ModelError(f"Unknown diffusers family '{key}'. Known: {', '.join(_BY_KEY)}.") from None
 
 
-def for_index(model_index: Mapping[str, Any]) -> Family:
-    """The family of a diffusers folder, from its model_index.json ``_class_name``."""
+def for_index(model_index: Mapping[str, Any], expected: str | None = None) -> Family:
+    """The family of a diffusers folder, from its model_index.json ``_class_name``.
+
+    ``expected``: the family a catalog entry promises; its :attr:`Family.shared_index_classes`
+    are then accepted too.
+    """
     name = str(model_index.get("_class_name", ""))
+    if expected is not None and name in get(expected).shared_index_classes:
+        return get(expected)
     for family in FAMILIES:
         if name in family.index_classes:
             return family

@@ -113,13 +113,17 @@ def _tensor_stats(path: Path) -> Iterator[tuple[int, str]]:
         raise ModelError(f"{path} is not a readable safetensors file ({exc}).") from exc
 
 
-def detect(folder: Path) -> Detected:
-    """Describe the diffusers folder ``folder``; a clear :class:`ModelError` when it is not one we run."""
+def detect(folder: Path, expected_family: str | None = None) -> Detected:
+    """Describe the diffusers folder ``folder``; a clear :class:`ModelError` when it is not one we run.
+
+    ``expected_family``: the family a catalog download promises (see
+    :attr:`~gptstudio.engines.diffusers.families.Family.shared_index_classes`).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelError(f"{folder} is not a folder.")
     index = read_index(folder)
-    family = families.for_index(index)
+    family = families.for_index(index, expected_family)
     names = components(index)
     configs: dict[str, dict[str, Any]] = {}
     for name in names:
