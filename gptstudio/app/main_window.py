@@ -383,6 +383,11 @@ class MainWindow(QMainWindow):
 
 
 def app_icon() -> QIcon:
+    """The SVG plus the rendered PNG sizes, so small sizes (title bar, taskbar) stay crisp."""
     from importlib.resources import files
 
-    return QIcon(str(files("gptstudio.resources") / "gptstudio.svg"))
+    icons = files("gptstudio.resources") / "icons"
+    icon = QIcon(str(icons / "gptstudio.svg"))
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        icon.addFile(str(icons / f"gptstudio-{size}.png"))
+    return icon
