@@ -26,6 +26,9 @@ def create_window(argv: list[str] | None = None) -> tuple[Any, Any]:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
+    from gptstudio.core.logs import start_logging
+
+    start_logging()  # a double-clicked app has no terminal: problems go to the support log
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -128,6 +128,9 @@ def build_actions(w: Any) -> None:
         "Brightness, contrast, colour, levels and white balance, with a live preview",
     )
     w.act_about = _action(w, "&About GPT Studio", w.show_about)
+    w.act_open_logs = _action(
+        w, "Open &Log Folder", w.open_log_folder, None, "Show the log files (to attach to a problem report)"
+    )
     w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, SK.HelpContents)
     w.tool_group = QActionGroup(w)
     w.tool_actions: dict[Tool, QAction] = {}
@@ -218,6 +221,8 @@ def build_menus(w: Any) -> None:
     tools.addAction(w.act_batch)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.act_shortcuts)
+    help_menu.addAction(w.act_open_logs)
+    help_menu.addSeparator()
     help_menu.addAction(w.act_about)
 
 

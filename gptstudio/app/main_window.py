@@ -27,7 +27,7 @@ from gptstudio.app.appearance import Appearance
 from gptstudio.app.autosave import Autosaver
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.document import Document, Snapshot
-from gptstudio.app.help_dialogs import shortcut_rows, show_about, show_shortcuts
+from gptstudio.app.help_dialogs import open_folder, shortcut_rows, show_about, show_shortcuts
 from gptstudio.app.jobs import JobsController
 from gptstudio.app.mask_commands import MaskCommands
 from gptstudio.app.models_dialog import ModelsDialog
@@ -304,6 +304,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         show_about(self, self.windowIcon())
+
+    def open_log_folder(self) -> None:
+        from gptstudio.core.logs import log_dir
+
+        open_folder(log_dir())
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         return shortcut_rows(self.actions())
