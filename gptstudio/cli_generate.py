@@ -95,15 +95,14 @@ def prompt_model(task: str) -> str:
 def announce_memory(model_id: str, width: int, height: int, device: str | None) -> None:
     """Print what the run will need, before the model loads (stderr: stdout stays the result line)."""
     from gptstudio.core.device import choose_device
-    from gptstudio.engines.diffusers.memory import describe_bytes, estimate_bytes
+    from gptstudio.engines.diffusers.memory import describe_bytes, estimate_for
     from gptstudio.models import registry
 
     info = registry.info(model_id)
     if not info.parameters:
         return
     dev = choose_device(device)
-    dtype = "float32" if dev == "cpu" else "bfloat16"
-    need = estimate_bytes(info.parameters, dtype, width, height)
+    need = estimate_for(info.parameters, info.supports_bf16, width, height, dev)
     print(
         f"{info.name}: needs {describe_bytes(need)} of memory at {width}×{height} on {dev}.", file=sys.stderr
     )

@@ -100,11 +100,11 @@ class GenerateRows:
         if info is None or not info.parameters:
             self.memory.setText("")
             return
-        from gptstudio.engines.diffusers.memory import describe_bytes, estimate_bytes
+        from gptstudio.engines.diffusers.memory import describe_bytes, estimate_for
 
         w, h = self.width.value(), self.height.value()
-        dtype = "float32" if device == "cpu" else "bfloat16"
-        need = estimate_bytes(info.parameters, dtype, min(w, info.native or w), min(h, info.native or h))
+        run_w, run_h = min(w, info.native or w), min(h, info.native or h)
+        need = estimate_for(info.parameters, info.supports_bf16, run_w, run_h, device)
         self.memory.setText(f"Needs {describe_bytes(need)} of memory at {w}×{h}.")
 
     def varies(self) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import diffusers_tiny as tiny
 import numpy as np
 import pytest
+from diffusers_tiny import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from gptstudio import tasks
 from gptstudio.core.errors import CancelledError, ModelError
@@ -167,3 +168,24 @@ def test_a_fine_tuned_transformer_file_imports_onto_its_installed_base(tmp_path:
     ours = tasks.run(tasks.GenerateRequest(model=model.id, **request))
     theirs = tasks.run(tasks.GenerateRequest(model=base, **request))
     assert not np.array_equal(ours.image.rgb, theirs.image.rgb)
+
+
+@pytest.mark.parametrize("bf16_units", ["1", "0"])
+def test_the_cpu_runs_bf16_where_it_has_bf16_units_and_the_estimate_says_so(
+    bf16_units: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench_generate: aMUSEd in bf16 takes 0.4-0.55x the fp32 time per step on a CPU with bf16
+    units, so the placement picks it there — and the memory shown before Run is for that dtype."""
+    from gptstudio.engines.diffusers import memory
+
+    monkeypatch.setenv("GPTSTUDIO_CPU_BF16", bf16_units)
+    registry.clear_cache()
+    model = tiny.install("amused")
+    result = tasks.run(
+        tasks.GenerateRequest(prompt="a fox", model=model, width=32, height=32, steps=2, seed=1)
+    )
+    dtype = "bfloat16" if bf16_units == "1" else "float32"
+    assert result.params["dtype"] == dtype and result.image.size == (32, 32)
+    info = registry.info(model)
+    shown = memory.estimate_for(info.parameters, info.supports_bf16, 256, 256)
+    assert shown == memory.estimate_bytes(info.parameters, dtype, 256, 256)
