@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "engines"))
 import diffusers_tiny as tiny
+from diffusers_tiny import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from gptstudio.cli import main
 from gptstudio.core.imageio import from_array, load_image, read_params, save_image

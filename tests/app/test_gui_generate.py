@@ -13,6 +13,7 @@ from PySide6.QtTest import QTest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "engines"))
 import diffusers_tiny as tiny
+from diffusers_tiny import one_torch_thread  # noqa: F401  (autouse fixture)
 
 pytest.importorskip("diffusers")
 

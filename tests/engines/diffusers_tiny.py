@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 #: Every family the catalog ships, by the name ``engines.diffusers.families`` gives it.
@@ -304,3 +305,17 @@ def install(family: str, model_id: str | None = None) -> str:
     model = import_file(folder(family), Store(), model_id=model_id or f"tiny-{family}")
     registry.refresh()
     return model.id
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Any:
+    """Run the tiny networks on one thread (modules that import this fixture get it).
+
+    Their layers are a few kilobytes: a second thread only adds the thread pool's hand-offs,
+    which on a busy machine cost more than the arithmetic (a tiny FLUX.2 klein variation takes
+    3.8 s on two threads and 0.6 s on one). The pictures do not depend on the thread count.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

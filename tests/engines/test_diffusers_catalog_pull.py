@@ -13,6 +13,7 @@ from pathlib import Path
 
 import diffusers_tiny as tiny
 import pytest
+from diffusers_tiny import one_torch_thread  # noqa: F401  (autouse fixture)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
 from download_server import FileServer

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import diffusers_tiny as tiny
 import pytest
+from diffusers_tiny import one_torch_thread  # noqa: F401  (autouse fixture)
 
 pytest.importorskip("diffusers")
 
@@ -44,6 +45,7 @@ def test_generate_runs_with_the_network_blocked(tmp_path: Path) -> None:
     tiny.install("sd3", "offline-sd3")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "HUGGINGFACE"))}
     env["HF_HOME"] = str(tmp_path / "hf-home")  # an empty cache: nothing to fall back on
+    env["OMP_NUM_THREADS"] = "1"  # tiny networks: see diffusers_tiny.one_torch_thread
     out = tmp_path / "fox.png"
     args = ["generate", "--prompt", "a fox", "--model", "offline-sd3", "--size", "32x32", "--steps", "2"]
     proc = subprocess.run(
