@@ -174,8 +174,8 @@ def test_a_fine_tuned_transformer_file_imports_onto_its_installed_base(tmp_path:
 def test_the_cpu_runs_bf16_where_it_has_bf16_units_and_the_estimate_says_so(
     bf16_units: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """bench_generate: aMUSEd in bf16 takes 0.4-0.55x the fp32 time per step on a CPU with bf16
-    units, so the placement picks it there — and the memory shown before Run is for that dtype."""
+    """bench_generate: aMUSEd in bf16 takes about 0.55x the fp32 CPU time per step on a CPU with
+    bf16 units, so the placement picks it there — and the memory shown before Run is for that dtype."""
     from gptstudio.engines.diffusers import memory
 
     monkeypatch.setenv("GPTSTUDIO_CPU_BF16", bf16_units)

@@ -10,8 +10,8 @@ with torch, diffusers and transformers imported holds about 0.77 GB before any w
 and ``benchmarks/bench_generate.py`` measures the peak beside this estimate.
 
 On the CPU the pipeline runs in bf16 where the CPU has bf16 units (``GPTSTUDIO_CPU_BF16`` decides,
-as for the restoration engine): aMUSEd then takes 0.4-0.55× the fp32 time per step and 0.6× the
-memory (BENCHMARKS.md, "Generate"); elsewhere fp32, and bf16 only when fp32 weights would not fit.
+as for the restoration engine): aMUSEd then takes about 0.55× the fp32 CPU time per step and 0.6×
+the memory (BENCHMARKS.md, "Generate"); elsewhere fp32, and bf16 only when fp32 weights would not fit.
 """
 
 from __future__ import annotations
