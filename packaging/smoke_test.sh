@@ -71,7 +71,7 @@ else
 fi
 [ ${#NONET[@]} -eq 0 ] || echo "packaged programs run with no network: ${NONET[*]}"
 
-snapshot() { (cd "$1" && find . -printf '%p %y %s %T@ %l\n' | LC_ALL=C sort); }
+snapshot() { (cd "$1" && find . -mindepth 1 -printf '%p %y %s %T@ %l\n' | LC_ALL=C sort); }
 snapshot "$BUNDLE" >"$WORK/bundle-before.txt"
 
 # test pictures: a grey ramp with a magenta square (to find in the screenshot), and a noisy photo
@@ -141,7 +141,8 @@ LOG="$RUN_HOME/.local/state/gptstudio/log/gptstudio.log"
 grep -q "GPT Studio .*(bundle)" "$LOG" || fail "no start line in the support log $LOG"
 ok "support log in the user's log folder: $LOG"
 grep -q "data folder $RUN_HOME/.local/share/gptstudio" "$LOG" || fail "the data folder is not the platform one"
-ok "user data folder: $RUN_HOME/.local/share/gptstudio"
+[ -f "$RUN_HOME/.local/share/gptstudio/settings.ini" ] || fail "no settings file in the data folder"
+ok "user data folder with the settings: $RUN_HOME/.local/share/gptstudio"
 
 # --- 3. the bundle's CLI ------------------------------------------------------------------------------
 step "denoise through the bundle's CLI"
@@ -162,6 +163,27 @@ EOF
 ok "denoised $WORK/denoised.png"
 "${clean_env[@]}" "${NONET[@]}" "$BUNDLE/gptstudio" info "$WORK/denoised.png" | head -3
 
+# prompt generation: a tiny random pipeline of every catalog family (the tests' builders), run by
+# the bundle's diffusers and transformers, which import their classes by name at run time
+if grep -q '"with_generate": true' "$BUNDLE/BUILD-INFO.json"; then
+    step "generate through the bundle's CLI with a tiny pipeline of each family"
+    GEN_DATA="$WORK/generate-data"
+    rm -rf "$GEN_DATA"
+    families=$(cd "$ROOT/tests/engines" && GPTSTUDIO_DATA_DIR="$GEN_DATA" "$PY" -c "
+import diffusers_tiny as tiny
+print(' '.join(tiny.install(f, 'tiny-' + f) for f in tiny.BUILDERS))")
+    for model in $families; do
+        if ! "${clean_env[@]}" GPTSTUDIO_DATA_DIR="$GEN_DATA" "${NONET[@]}" "$BUNDLE/gptstudio" generate --model "$model" \
+            --prompt "a red fox" --size 64x64 --steps 2 --seed 1 -o "$WORK/$model.png" --overwrite >"$WORK/$model.log" 2>&1; then
+            tail -5 "$WORK/$model.log"
+            fail "generate with $model failed"
+        fi
+        "$PY" -c "import sys; from PIL import Image; assert Image.open(sys.argv[1]).size == (64, 64)" "$WORK/$model.png" ||
+            fail "$model wrote no 64x64 picture"
+        ok "generated $WORK/$model.png with $model"
+    done
+fi
+
 snapshot "$BUNDLE" >"$WORK/bundle-after.txt"
 diff "$WORK/bundle-before.txt" "$WORK/bundle-after.txt" >/dev/null ||
     fail "the programs wrote into their own folder: $(diff "$WORK/bundle-before.txt" "$WORK/bundle-after.txt" | head)"
@@ -180,7 +202,9 @@ ok "desktop-file-validate accepts $ENTRY"
 grep -q "^image/jpeg=.*gptstudio.desktop" "$INSTALL_HOME/.local/share/applications/mimeinfo.cache" ||
     fail "not registered for JPEG (Open with)"
 ok "offered under Open with for: $(grep -c gptstudio.desktop "$INSTALL_HOME/.local/share/applications/mimeinfo.cache") image types"
-"${clean_env[@]}" HOME="$INSTALL_HOME" "$INSTALL_HOME/.local/bin/gptstudio" --version || fail "the installed command does not run"
+# (its user data goes elsewhere: uninstall keeps user data, and this HOME must end up as it began)
+"${clean_env[@]}" HOME="$INSTALL_HOME" GPTSTUDIO_DATA_DIR="$WORK/installed-data" "$INSTALL_HOME/.local/bin/gptstudio" \
+    --version || fail "the installed command does not run"
 ok "installed command runs"
 env -u XDG_DATA_HOME HOME="$INSTALL_HOME" "$INSTALL_HOME/.local/opt/gptstudio/uninstall.sh" --quiet
 snapshot "$INSTALL_HOME" | diff "$WORK/home-before.txt" - || fail "uninstall left something behind"
