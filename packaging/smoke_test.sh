@@ -2,7 +2,8 @@
 # Smoke test of the real bundle, as a person would use it (Linux, needs Xvfb and the build env):
 #   1. build it with packaging/build.py (or take one: --bundle DIR)
 #   2. start the packaged editor on a virtual screen with a photo; the screenshot must show it
-#   3. denoise a photo through the bundle's CLI; the output must exist and be cleaner
+#   3. denoise a photo through the bundle's CLI; the output must exist and be cleaner; where the
+#      bundle has prompt generation, generate with a tiny random pipeline of every catalog family
 #   4. both with no network at all (a network namespace of their own, where `unshare` can make one)
 #      and in a fresh HOME: first start works offline, logs and settings land in the user folders,
 #      and the bundle folder is byte-for-byte unchanged afterwards (it may be read-only)
