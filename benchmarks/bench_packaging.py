@@ -64,6 +64,11 @@ def size_rows(bundle: Path) -> list[object]:
     ]  # fmt: skip
 
 
+def _variant_name(bundle: Path) -> str:
+    info = json.loads((bundle / "BUILD-INFO.json").read_text(encoding="utf-8"))
+    return f"{info['variant']}, {'with' if info.get('with_generate') else 'without'} generation"
+
+
 def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     read, write = os.pipe()
     proc = subprocess.Popen(
@@ -136,10 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(headers, sizes))
 
     pip_gui = Path(sys.executable).parent / ("gptstudio-gui.exe" if os.name == "nt" else "gptstudio-gui")
-    launchers = [
-        (f"bundle ({json.loads((b / 'BUILD-INFO.json').read_text())['variant']})", str(b / "gptstudio-gui"))
-        for b in args.bundle
-    ]
+    launchers = [(f"bundle ({_variant_name(b)})", str(b / "gptstudio-gui")) for b in args.bundle]
     launchers.append(("pip install (venv's gptstudio-gui)", str(pip_gui)))
     timing_rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         "## Packaging: bundle size and start-up (`benchmarks/bench_packaging.py`)\n\n"
         f"Machine: {machine_line()}. Bundles built with `python packaging/build.py`; sizes are the "
         "unpacked folder (`rest`: Python, OpenCV, NumPy, spandrel, diffusers/transformers when "
-        "included, our code, the catalog and the shipped weights).\n\n"
+        "included, our code, the catalog and the shipped weights). For comparison, the pip "
+        f"environment they were built from (with the test, cluster and generate extras) holds "
+        f"{_mb(_size(Path(sys.prefix)))}. A CPU-only variant needs PyTorch's CPU builds of torch "
+        "*and* torchvision in the build environment (packaging/README.md); where PyTorch's own "
+        "index cannot be reached, PyPI's Linux torchvision (built for CUDA) fails beside a CPU "
+        "torch, so only the variants in the table were built.\n\n"
         + markdown_table(headers, sizes)
         + "\n\nTime from starting the program (what a double-click does) to a window on an Xvfb "
         f"screen and to the photo passed on its command line drawn in it, median of {args.runs} "
