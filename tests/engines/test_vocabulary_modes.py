@@ -13,7 +13,7 @@ from gptstudio.engines.native import arch, shipped
 from gptstudio.engines.native.io import load
 from gptstudio.training import degrade
 
-#: The order the shipped weights were trained with (engines/native/weights/grt-restoration-v2.md).
+#: The order the shipped weights were trained with (engines/native/weights/grt-restoration-v3.md).
 TRAINED_ORDER = ("all", "jpeg", "deblur", "denoise")
 
 

@@ -15,8 +15,8 @@ from gptstudio.core.tiling import SizeRequirements
 from gptstudio.engines.base import EngineInfo, RestorationEngine
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v2.safetensors"
-MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v2.md"
+WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v3.safetensors"
+MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v3.md"
 
 #: Priority in the registry: above the classical methods (0), so it is the default.
 PRIORITY = 10
@@ -28,14 +28,15 @@ INFO = EngineInfo(
     architecture="native-grt",
     description=(
         "Our blind restoration Transformer, trained on CBSD432: removes Gaussian and camera noise "
-        "(σ up to 50), JPEG artefacts (quality 10-90) and mild blur. Works offline; see the model card."
+        "(σ up to 50), JPEG artefacts (quality 10-90) and mild blur. Takes a noise level (automatic by "
+        "default; raise it for heavy grain). Works offline; see the model card."
     ),
     size=SizeRequirements(minimum=16, multiple_of=8),
     supports_half=True,
     supports_bf16=True,
     tile=1024,
     overlap=128,
-    uses=frozenset({"strength", "mode"}),
+    uses=frozenset({"strength", "mode", "noise_level"}),
     licence="MIT (weights trained by the GPT Studio project on CBSD432)",
 )
 
