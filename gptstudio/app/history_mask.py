@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage, QPainter
 
 from gptstudio.app.mask_layer import MASK_COLOR, MaskItem
 from gptstudio.app.undo_commands import ImageState
+from gptstudio.core.masks import nonzero_box
 
 
 @dataclass(eq=False)
@@ -32,19 +33,12 @@ class MaskBox:
 def grab(mask: MaskItem) -> MaskBox | None:
     """The mask's painted box (None when nothing is painted). Only the rectangle the mask knows
     may be painted is converted (Qt makes the Alpha8 copy); numpy trims it to the exact box."""
-    area = mask.painted_rect()
-    if area.isEmpty():
+    area, inside = mask.painted_alpha()
+    found = nonzero_box(inside)
+    if found is None:
         return None
-    a8 = mask.readable().copy(area).convertToFormat(QImage.Format.Format_Alpha8)
-    h, w, bpl = a8.height(), a8.width(), a8.bytesPerLine()
-    view = np.frombuffer(a8.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)[:, :w]
-    rows = np.flatnonzero(view.any(axis=1))
-    if rows.size == 0:
-        return None
-    y0, y1 = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(view[y0:y1].any(axis=0))
-    x0, x1 = int(cols[0]), int(cols[-1]) + 1
-    return MaskBox(area.left() + x0, area.top() + y0, view[y0:y1, x0:x1].copy())
+    y0, y1, x0, x1 = found
+    return MaskBox(area.left() + x0, area.top() + y0, np.ascontiguousarray(inside[y0:y1, x0:x1]))
 
 
 def put(mask: MaskItem, box: MaskBox | None) -> None:

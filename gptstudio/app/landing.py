@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gptstudio.core.imageio import ImageData
+from gptstudio.core.masks import nonzero_box
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ def changed_region(before: ImageData, after: ImageData) -> Region:
         np.any(before.rgb[rows] != after.rgb[rows], axis=2, out=diff[rows])
         if before.alpha is not None and after.alpha is not None:
             diff[rows] |= before.alpha[rows] != after.alpha[rows]
-    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
-    if rows.size == 0:
+    found = nonzero_box(diff)
+    if found is None:
         return Region(0, 0, 0, 0, np.zeros((0, 0), bool))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    y0, y1, x0, x1 = found
     return Region(x0, y0, x1, y1, np.ascontiguousarray(diff[y0:y1, x0:x1]))
 
 

@@ -73,6 +73,20 @@ def check_mask_size(mask: np.ndarray, size: tuple[int, int]) -> None:
         )
 
 
+def nonzero_box(values: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` (end-exclusive) around every non-zero pixel of a 2-D array, or None.
+
+    The columns are scanned only between the first and last non-zero rows, so a small mask on a
+    24-MP image costs one pass over its rows and a band's worth of columns.
+    """
+    rows = np.flatnonzero(values.any(axis=1))
+    if rows.size == 0:
+        return None
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(values[y0:y1].any(axis=0))
+    return y0, y1, int(cols[0]), int(cols[-1]) + 1
+
+
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Grow the masked area by ``pixels`` (a round structuring element), so fills reach past edges."""
     if pixels <= 0:

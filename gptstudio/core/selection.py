@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from gptstudio.core.errors import InvalidRequestError
+from gptstudio.core.masks import nonzero_box
 
 MODES = ("add", "subtract", "replace")
 #: Rows per band in :func:`refine_upsampled`.
@@ -47,10 +48,10 @@ class Patch:
 
 def trimmed(alpha: np.ndarray, x0: int = 0, y0: int = 0) -> Patch:
     """The smallest patch holding every selected pixel of ``alpha`` (an empty 0×0 patch if none)."""
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    if rows.size == 0:
+    found = nonzero_box(alpha)
+    if found is None:
         return Patch(x0, y0, np.zeros((0, 0), np.uint8))
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    r0, r1, c0, c1 = found
     return Patch(x0 + c0, y0 + r0, np.ascontiguousarray(alpha[r0:r1, c0:c1]))
 
 

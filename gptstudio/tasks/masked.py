@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gptstudio.core.errors import MaskError
-from gptstudio.core.masks import check_mask_size, feather
+from gptstudio.core.masks import check_mask_size, feather, nonzero_box
 from gptstudio.tasks.common import check_range
 
 #: Pixels of surroundings the model sees around the masked box.
@@ -51,12 +51,21 @@ def work_box(blend: np.ndarray, context: int = CONTEXT) -> Box | None:
     """The box the model needs (masked pixels plus ``context``), or None when that is most of the
     image anyway (then the whole image runs: no seams, no crop bookkeeping)."""
     h, w = blend.shape
-    rows, cols = np.flatnonzero(blend.any(axis=1)), np.flatnonzero(blend.any(axis=0))
-    y0, y1 = max(int(rows[0]) - context, 0), min(int(rows[-1]) + 1 + context, h)
-    x0, x1 = max(int(cols[0]) - context, 0), min(int(cols[-1]) + 1 + context, w)
-    if (y1 - y0) * (x1 - x0) > CROP_BELOW * h * w:
+    box = context_box(blend, context)
+    if (box.y1 - box.y0) * (box.x1 - box.x0) > CROP_BELOW * h * w:
         return None
-    return Box(y0, y1, x0, x1)
+    return box
+
+
+def context_box(mask: np.ndarray, context: int) -> Box:
+    """The box around the masked pixels (the mask is not empty) grown by ``context``, clipped to
+    the image."""
+    h, w = mask.shape
+    found = nonzero_box(mask)
+    if found is None:
+        raise MaskError("The mask is empty: paint the area to change, or run without a mask.")
+    y0, y1, x0, x1 = found
+    return Box(max(y0 - context, 0), min(y1 + context, h), max(x0 - context, 0), min(x1 + context, w))
 
 
 def through_mask(original: np.ndarray, filtered: np.ndarray, blend: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from gptstudio.tasks.masked import Box
+from gptstudio.tasks.masked import Box, context_box
 
 #: Pixels of surroundings always added around the masked area.
 CONTEXT = 32
@@ -52,9 +52,7 @@ def mask_window(mask: np.ndarray, native: int, context: int = CONTEXT) -> Box:
     """The box a prompt-guided inpaint runs on: the masked pixels plus ``context``, widened to at
     least ``native`` along each edge where the image allows."""
     h, w = mask.shape
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    y0, y1 = max(int(rows[0]) - context, 0), min(int(rows[-1]) + 1 + context, h)
-    x0, x1 = max(int(cols[0]) - context, 0), min(int(cols[-1]) + 1 + context, w)
-    y0, y1 = _grow(y0, y1, native, h)
-    x0, x1 = _grow(x0, x1, native, w)
+    box = context_box(mask, context)
+    y0, y1 = _grow(box.y0, box.y1, native, h)
+    x0, x1 = _grow(box.x0, box.x1, native, w)
     return Box(y0, y1, x0, x1)
