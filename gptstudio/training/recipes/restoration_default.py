@@ -130,15 +130,16 @@ class Validator:
             patch = np.ascontiguousarray(img[y : y + c, x : x + c])
             self.clean.append(patch)
             self.noisy.append(gaussian_noise(patch, sigma, rng))
+        #: The noise level as the app would feed it: the blind estimate of each (fixed) crop.
+        self.levels = [estimate_noise_sigma(n.astype(np.float32) / 255.0) for n in self.noisy]
 
     @torch.inference_mode()
     def __call__(self, model: GRT, device: str, mode: int) -> float:
         """PSNR with the noise level as the app would feed it: the blind estimate of each crop."""
         model.eval()
         scores = []
-        for clean, noisy in zip(self.clean, self.noisy, strict=True):
+        for clean, noisy, level in zip(self.clean, self.noisy, self.levels, strict=True):
             x = torch.from_numpy(noisy).permute(2, 0, 1)[None].float().div(255).to(device)
-            level = estimate_noise_sigma(noisy.astype(np.float32) / 255.0)
             y = model(x, mode, level).clamp(0, 1)[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
             scores.append(psnr(y, clean))
         return float(np.mean(scores))
@@ -258,14 +259,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         clean, modes, levels = clean.to(device), modes.to(device), levels.to(device)
         for group in optim.param_groups:
             group["lr"] = _lr(opts, step, progress())
-        model.train()
-        with autocast(device, bf16):
-            pred = model(noisy, modes, levels)
-        loss = charbonnier(pred.float(), clean)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-        optim.step()
+        loss = _step(model, optim, (noisy, clean, modes, levels), device, bf16)
         decay = min(opts.ema, (1 + step) / (10 + step))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
@@ -318,28 +312,41 @@ def _init_from(model: GRT, path: Path, config: GRTConfig) -> None:
         raise InvalidRequestError(f"{path.name} lacks tensors the recipe's network needs: {missing[:3]}")
 
 
+def _step(
+    model: GRT,
+    optim: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    device: str,
+    bf16: bool,
+) -> torch.Tensor:
+    """One optimiser step on (damaged, clean, modes, noise levels); returns the loss."""
+    noisy, clean, modes, levels = batch
+    model.train()
+    with autocast(device, bf16):
+        pred = model(noisy, modes, levels)
+    loss = charbonnier(pred.float(), clean)
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+    optim.step()
+    return loss
+
+
 def _compare_precision(
     model: GRT, sampler: PatchSampler, device: str, phase: tuple[int, int]
 ) -> dict[str, float]:
-    """Steps per second in fp32 and in bf16 autocast on a copy of the model, for the model card."""
+    """Steps per second of the training step in fp32 and in bf16 autocast, on a copy of the model,
+    for the model card."""
     patch, batch = phase
     noisy, clean, modes = sampler.batch(batch, patch)
+    levels = torch.full((batch,), 25.0)
     noisy = noisy.to(device, memory_format=memory_format(device))
-    clean, modes = clean.to(device), modes.to(device)
+    data = (noisy, clean.to(device), modes.to(device), levels.to(device))
     rates = {}
     for name, enabled in (("fp32", False), ("bf16", True)):
-        trial = copy.deepcopy(model).train()
+        trial = copy.deepcopy(model)
         optim = torch.optim.AdamW(trial.parameters(), lr=1e-5)
-
-        def step(trial: GRT = trial, optim: torch.optim.Optimizer = optim, enabled: bool = enabled) -> None:
-            with autocast(device, enabled):
-                pred = trial(noisy, modes, 25.0)
-            loss = charbonnier(pred.float(), clean)
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
-
-        rates[name] = steps_per_second(step)
+        rates[name] = steps_per_second(lambda t=trial, o=optim, e=enabled: _step(t, o, data, device, e))
     return rates
 
 
