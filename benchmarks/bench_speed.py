@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._restoration_common import add_noise, load_ours, load_set
 from benchmarks.report import machine_line, markdown_table, write_section
+from benchmarks.timing import best_of, matmul_gflops
 
 SIDE = 1024
 TILE = 256
@@ -46,19 +46,6 @@ def test_image() -> np.ndarray:
     reps = (SIDE // img.shape[0] + 1, SIDE // img.shape[1] + 1, 1)
     big = np.tile(np.concatenate([img, img[::-1]], axis=0), reps)[:SIDE, :SIDE]
     return add_noise(np.ascontiguousarray(big), 25, 7)
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def flops_per_pixel(model: torch.nn.Module, channels: int, side: int = 128) -> float:
@@ -80,7 +67,7 @@ def tiles_rate(
         forward(tiles[0][:, :, :64, :64])  # warm-up (kernel selection), small: SwinIR is slow
         spent, done = 0.0, 0
         for t in tiles:
-            spent += _timed(lambda t=t: forward(t))
+            spent += best_of(lambda t=t: forward(t), 1)
             done += 1
             if spent > budget:
                 break
@@ -133,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = load_ours(args.weights)
     ours_fpp = flops_per_pixel(engine.model, 3)
     engine.restore(rgb[:256, :256], strength=1.0, mode="denoise", state=TaskState())  # warm-up
-    t_engine = min(
-        _timed(lambda: engine.restore(rgb, strength=1.0, mode="denoise", state=TaskState())) for _ in range(2)
-    )
+    t_engine = best_of(lambda: engine.restore(rgb, strength=1.0, mode="denoise", state=TaskState()), 2)
     mp = SIDE * SIDE / 1e6
     rows.append(
         [
@@ -166,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print(rows[-1])
 
     cv2.setNumThreads(threads)
-    t_nlm = min(_timed(lambda: cv2.fastNlMeansDenoisingColored(noisy, None, 10, 10, 7, 21)) for _ in range(2))
+    t_nlm = best_of(lambda: cv2.fastNlMeansDenoisingColored(noisy, None, 10, 10, 7, 21), 2)
     nlm_name = "OpenCV fastNlMeansDenoisingColored"
     rows.append([nlm_name, f"{mp / t_nlm:.3f}", f"{t_nlm:.2f}", "-", "-", "-", "full image"])
     print(rows[-1])
