@@ -28,7 +28,6 @@ How a file arrives (:func:`download_file`):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -45,6 +44,7 @@ from gptstudio.core.progress import TaskState
 from gptstudio.models.download_io import ssl_context, tune_httpcore
 from gptstudio.models.download_part import PartFile
 from gptstudio.models.download_progress import DownloadProgress, ProgressMeter
+from gptstudio.models.store import file_sha256
 
 ENV_BASE_URL = "GPTSTUDIO_DOWNLOAD_BASE_URL"
 #: Longest wait between retries.
@@ -281,13 +281,10 @@ def _already_there(spec: FileSpec, final: Path) -> DownloadedFile | None:
     """The installed file, when it is there and matches the published sha256: nothing to fetch."""
     if not spec.sha256 or not final.is_file():
         return None
-    hasher = hashlib.sha256()
-    with open(final, "rb") as handle:
-        while block := handle.read(8 << 20):
-            hasher.update(block)
-    if hasher.hexdigest() != spec.sha256.lower():
+    digest = file_sha256(final)
+    if digest != spec.sha256.lower():
         return None
-    return DownloadedFile(final, final.stat().st_size, hasher.hexdigest(), verified=True)
+    return DownloadedFile(final, final.stat().st_size, digest, verified=True)
 
 
 def download_file(

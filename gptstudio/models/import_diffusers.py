@@ -16,13 +16,12 @@ is refused with a message that says so.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 from gptstudio.core.errors import CancelledError, ModelError
 from gptstudio.core.progress import TaskState
-from gptstudio.models.store import Store, StoredFile, StoredModel, check_id, slug
+from gptstudio.models.store import Store, StoredFile, StoredModel, check_id, file_sha256, slug
 
 TRANSFORMER_WEIGHTS = "transformer/diffusion_pytorch_model.safetensors"
 
@@ -32,27 +31,9 @@ def is_diffusers_folder(path: Path) -> bool:
     return (path.is_dir() and (path / "model_index.json").is_file()) or path.name == "model_index.json"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _free_id(store: Store, base: str) -> str:
-    check_id(base)
-    if not store.has(base):
-        return base
-    n = 2
-    while store.has(f"{base}-{n}"):
-        n += 1
-    return f"{base}-{n}"
-
-
 def _new_id(store: Store, model_id: str | None, stem: str) -> str:
     if model_id is None:
-        return _free_id(store, slug(stem))
+        return store.free_id(slug(stem))
     check_id(model_id)
     if store.has(model_id):
         raise ModelError(f"A model '{model_id}' is already installed; remove it first or choose another id.")
@@ -78,7 +59,7 @@ def _install(
             target = incoming / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, target)
-            files.append(StoredFile(rel, target.stat().st_size, _sha256(target), published_hash=False))
+            files.append(StoredFile(rel, target.stat().st_size, file_sha256(target), published_hash=False))
             done += src.stat().st_size
         model = make_model(files, incoming)  # type: ignore[operator]
         return store.install(model, incoming)

@@ -12,13 +12,12 @@ or that no architecture matches, gets one clear line and leaves the store untouc
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 from gptstudio.core.errors import ModelError
 from gptstudio.core.progress import TaskState
-from gptstudio.models.store import Store, StoredFile, StoredModel, check_id, slug
+from gptstudio.models.store import Store, StoredFile, StoredModel, check_id, file_sha256, slug
 
 #: File endings we can read safely. TorchScript (.pt archives with code) is refused by the reader.
 IMPORTABLE = (".safetensors", ".pth", ".ckpt", ".bin", ".pt")
@@ -76,7 +75,7 @@ def import_file(
             )
         new_id = model_id
     else:
-        new_id = _free_id(store, slug(path.stem))
+        new_id = store.free_id(slug(path.stem))
     state.report(0.6, "Storing as safetensors")
     incoming = store.incoming(new_id)
     try:
@@ -86,7 +85,7 @@ def import_file(
         # exported from training often have both.
         save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tmp))
         tmp.replace(target)
-        digest = _sha256(target)
+        digest = file_sha256(target)
         model = StoredModel(
             id=new_id,
             name=name or f"{path.stem} ({detected.architecture}, imported)",
@@ -98,7 +97,7 @@ def import_file(
             licence=licence or "unknown (imported by the user; check the model's own licence)",
             description=_describe(detected),
             detected=detected.to_json(),
-            extra={"original_file": path.name, "original_sha256": _sha256(path)},
+            extra={"original_file": path.name, "original_sha256": file_sha256(path)},
         )
         installed = store.install(model, incoming)
     except BaseException:
@@ -116,19 +115,4 @@ def _describe(detected: object) -> str:
     return f"A {arch} {what} imported from a file on this computer."
 
 
-def _free_id(store: Store, base: str) -> str:
-    check_id(base)
-    if not store.has(base):
-        return base
-    n = 2
-    while store.has(f"{base}-{n}"):
-        n += 1
-    return f"{base}-{n}"
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

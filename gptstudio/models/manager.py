@@ -8,7 +8,6 @@ weights and compared with the catalog, then one rename makes it an installed mod
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from gptstudio.core.errors import ModelError
 from gptstudio.core.progress import TaskState
 from gptstudio.models.catalog import CatalogEntry
 from gptstudio.models.download import DownloadProgress, FileSpec, download_file
-from gptstudio.models.store import Store, StoredFile, StoredModel
+from gptstudio.models.store import Store, StoredFile, StoredModel, file_sha256
 
 
 class LicenceNotAccepted(ModelError):
@@ -127,15 +126,10 @@ def _convert_torchscript(incoming: Path, name: str, original: StoredFile) -> Sto
     save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tmp))
     tmp.replace(target)
     (incoming / name).unlink()
-    return StoredFile("model.safetensors", target.stat().st_size, _sha256(target), published_hash=False)
+    return StoredFile("model.safetensors", target.stat().st_size, file_sha256(target), published_hash=False)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+
 
 
 def _detect(path: Path, entry: CatalogEntry) -> dict:
@@ -190,6 +184,6 @@ def verify(store: Store, model_id: str) -> VerifyReport:
         if path.stat().st_size != f.size:
             problems.append(f"{f.name} has {path.stat().st_size} bytes, expected {f.size}")
             continue
-        if _sha256(path) != f.sha256:
+        if file_sha256(path) != f.sha256:
             problems.append(f"{f.name} does not match its sha256 (damaged or changed on disk)")
     return VerifyReport(model_id, not problems, tuple(problems))

@@ -9,6 +9,7 @@ model only by one directory rename, so a half-downloaded model is never listed o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -137,6 +138,16 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def free_id(self, base: str) -> str:
+        """``base`` if no model has that id yet, else ``base-2``, ``base-3``… (imports never replace)."""
+        check_id(base)
+        if not self.has(base):
+            return base
+        n = 2
+        while self.has(f"{base}-{n}"):
+            n += 1
+        return f"{base}-{n}"
+
     def has(self, model_id: str) -> bool:
         return (self.folder(model_id) / MODEL_JSON).is_file()
 
@@ -237,6 +248,15 @@ class Store:
                 except OSError:
                     continue
         return total
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 8 MiB blocks (a model file can be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 def check_id(model_id: str) -> None:
