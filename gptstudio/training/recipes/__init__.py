@@ -12,7 +12,10 @@ from pathlib import Path
 from gptstudio.cli_args import float_option, int_option
 
 #: ``--recipe`` name -> module with ``main(argv)`` and ``train(options)``.
-RECIPES = {"restoration-default": "gptstudio.training.recipes.restoration_default"}
+RECIPES = {
+    "restoration-default": "gptstudio.training.recipes.restoration_default",
+    "inpaint-default": "gptstudio.training.recipes.inpaint_default",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
