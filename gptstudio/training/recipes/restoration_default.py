@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -42,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.device import cpu_name
 from gptstudio.core.errors import GptStudioError, InvalidRequestError
 from gptstudio.core.noise_estimate import estimate_noise_sigma
@@ -52,9 +49,11 @@ from gptstudio.engines.native.io import load as load_weights
 from gptstudio.engines.native.io import save
 from gptstudio.training.data import PatchSampler, load_folder
 from gptstudio.training.degrade import MODE_ALL, MODE_DENOISE, DegradationMix, gaussian_noise
-from gptstudio.training.noise_levels import label_noise_levels
-from gptstudio.training.precision import autocast, memory_format, steps_per_second, use_bf16
+from gptstudio.training.events import Observer
+from gptstudio.training.loop import Loop, LoopConfig
+from gptstudio.training.precision import memory_format, steps_per_second
 from gptstudio.training.recipes import add_arguments
+from gptstudio.training.restoration import RestorationRecipe, psnr
 
 NAME = "restoration-default"
 #: The architecture of the shipped model (about 1.3 M parameters, ~104 kFLOP per pixel).
@@ -101,17 +100,6 @@ def hardware() -> str:
     return f"CPU only, no GPU: {cpu_name()}, {torch.get_num_threads()} threads"
 
 
-def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """A smooth L1 loss: robust like L1 (sharper results than L2), differentiable at zero."""
-    return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB between two uint8 images."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
-
-
 class Validator:
     """PSNR at σ=25 on fixed centre crops with fixed noise, to watch progress in the log.
 
@@ -153,20 +141,8 @@ def _phase(progress: float, phases: Sequence[tuple[float, int, int]] = PATCH_PHA
     return patch, batch
 
 
-def _lr(opts: Options, step: int, progress: float) -> float:
-    if step < opts.warmup:
-        return opts.lr * (step + 1) / opts.warmup
-    return opts.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
-
-
-def _save_checkpoint(path: Path, state: dict[str, object]) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object]:
-    """Run the recipe; returns a summary (steps, seconds, validation PSNR, output path)."""
+    """Run the recipe on the shared loop; returns a summary (steps, seconds, validation PSNR, output)."""
     if opts.minutes is None and opts.steps is None:
         raise InvalidRequestError("Give --steps, --minutes, or both, so the schedule knows its length.")
     if opts.threads:
@@ -181,121 +157,106 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
     if opts.init:
         _init_from(model, opts.init, opts.config)
         log(f"starting from the weights in {opts.init}")
-    bf16 = use_bf16(device, opts.precision)
     model = model.to(memory_format=memory_format(device))
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, betas=(0.9, 0.99), weight_decay=1e-4)
+
+    def draw(rng: np.random.Generator, progress: float) -> tuple[torch.Tensor, ...]:
+        sampler.rng = rng  # the loop's generator: the data order is in its checkpoints
+        patch, batch = _phase(progress, phases)
+        return sampler.batch(batch, patch)
+
+    def validate(ema: torch.nn.Module, device: str) -> dict[str, float]:
+        entry: dict[str, float] = {}
+        for v in validators:
+            entry[f"{v.name}_psnr25_denoise"] = v(ema, device, MODE_DENOISE)  # type: ignore[arg-type]
+            entry[f"{v.name}_psnr25_all"] = v(ema, device, MODE_ALL)  # type: ignore[arg-type]
+        return entry
+
+    recipe = RestorationRecipe(
+        model, draw, device, lr=opts.lr, warmup=opts.warmup, clip=0.5, validators=[validate]
+    )
     opts.run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = opts.run_dir / "last.pt"
-    step, elapsed_before = 0, 0.0
-    history: list[dict[str, float]] = []
+    config = LoopConfig(
+        steps=opts.steps,
+        minutes=opts.minutes,
+        seed=opts.seed,
+        ema=opts.ema,
+        precision=opts.precision,
+        device=device,
+        checkpoint=ckpt_path,
+        checkpoint_seconds=opts.checkpoint_every,
+        validate_seconds=opts.val_every,
+        resume=opts.resume,
+    )
+    loop = Loop(recipe, config, [_Log(log, opts.log_every, phases, config)])
     if opts.resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        ema.load_state_dict(ckpt["ema"])
-        optim.load_state_dict(ckpt["optim"])
-        step, elapsed_before = int(ckpt["step"]), float(ckpt["elapsed"])
-        history = list(ckpt.get("history", []))
-        sampler.rng = np.random.default_rng([opts.seed, step])
-        log(f"resumed from {ckpt_path} at step {step} ({elapsed_before / 60:.1f} min trained)")
+        log(f"resuming from {ckpt_path}")
     log(
         f"recipe {NAME}: {len(images)} images, {sum(p.numel() for p in model.parameters()) / 1e6:.3f} M "
-        f"parameters, device {device}, {hardware()}, {'bf16 autocast' if bf16 else 'fp32'}"
+        f"parameters, device {device}, {hardware()}, {'bf16 autocast' if loop.bf16 else 'fp32'}"
     )
     if opts.compare_precision:
-        rates = _compare_precision(model, sampler, device, phases[-1][1:])
+        rates = compare_precision(model, sampler, device, phases[-1][1:])
         shown = ", ".join(f"{k} {v:.2f}" for k, v in rates.items())
         log(f"steps per second at the last phase's patches: {shown}")
-    start = time.monotonic()
-    last_ckpt = last_val = start
-    budget = opts.minutes * 60.0 if opts.minutes else None
-    loss_avg = 0.0
-
-    def elapsed() -> float:
-        return elapsed_before + time.monotonic() - start
-
-    def progress() -> float:
-        parts = []
-        if opts.steps:
-            parts.append(step / opts.steps)
-        if budget:
-            parts.append(elapsed() / budget)
-        return max(parts)
-
-    def checkpoint() -> None:
-        _save_checkpoint(
-            ckpt_path,
-            {
-                "model": model.state_dict(),
-                "ema": ema.state_dict(),
-                "optim": optim.state_dict(),
-                "step": step,
-                "elapsed": elapsed(),
-                "history": history,
-                "config": json.dumps(opts.config.to_dict()),
-            },
-        )
-
-    def validate() -> None:
-        if not validators:
-            return
-        minutes = elapsed() / 60
-        entry: dict[str, float] = {"step": step, "minutes": minutes}
-        parts = []
-        for v in validators:
-            v_den, v_all = v(ema, device, MODE_DENOISE), v(ema, device, MODE_ALL)
-            entry[f"{v.name}_psnr25_denoise"], entry[f"{v.name}_psnr25_all"] = v_den, v_all
-            parts.append(f"{v.name} denoise {v_den:.2f} dB, all {v_all:.2f} dB")
-        history.append(entry)
-        log(f"val step {step} {minutes:.1f} min: PSNR σ25 " + "; ".join(parts))
-
-    while progress() < 1.0:
-        patch, batch = _phase(progress(), phases)
-        noisy, clean, modes = sampler.batch(batch, patch)
-        levels = label_noise_levels(noisy, clean, sampler.rng)
-        noisy = noisy.to(device, memory_format=memory_format(device))
-        clean, modes, levels = clean.to(device), modes.to(device), levels.to(device)
-        for group in optim.param_groups:
-            group["lr"] = _lr(opts, step, progress())
-        loss = _step(model, optim, (noisy, clean, modes, levels), device, bf16)
-        decay = min(opts.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                pe.lerp_(pm, 1.0 - decay)
-        step += 1
-        loss_avg = 0.98 * loss_avg + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % opts.log_every == 0:
-            log(
-                f"step {step} {elapsed() / 60:.1f} min patch {patch} batch {batch} "
-                f"lr {optim.param_groups[0]['lr']:.2e} loss {loss_avg:.5f}"
-            )
-        now = time.monotonic()
-        if now - last_val >= opts.val_every:
-            validate()
-            last_val = time.monotonic()
-        if now - last_ckpt >= opts.checkpoint_every:
-            checkpoint()
-            last_ckpt = time.monotonic()
-    checkpoint()
-    validate()
-    seconds = elapsed()
+    result = loop.run()
+    history = result.history
     summary: dict[str, object] = {
         "recipe": NAME,
-        "steps": step,
-        "wall_seconds": round(seconds, 1),
+        "steps": result.steps,
+        "wall_seconds": round(result.seconds, 1),
         "hardware": hardware(),
         "data": str(opts.data),
         "init": opts.init.name if opts.init else None,
-        "precision": "bf16 autocast" if bf16 else "fp32",
+        "precision": "bf16 autocast" if result.bf16 else "fp32",
         "final_val": history[-1] if history else None,
     }
     meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in summary.items()}
-    save(ema, opts.out, metadata=meta)
+    save(result.ema, opts.out, metadata=meta)  # type: ignore[arg-type]
     summary["out"] = str(opts.out)
     log(f"exported EMA weights to {opts.out}: {json.dumps(summary)}")
     return summary
+
+
+class _Log(Observer):
+    """The recipe's log lines: a smoothed loss every ``every`` steps, validations, the resume."""
+
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        every: int,
+        phases: Sequence[tuple[float, int, int]],
+        config: LoopConfig,
+    ) -> None:
+        self.log, self.every, self.phases, self.config = log, every, phases, config
+        self.loss: float | None = None
+        self.first = True
+
+    def step(
+        self,
+        step: int,
+        steps: int | None,
+        losses: dict[str, float],
+        lr: float,
+        rate: float,
+        seconds_left: float | None,
+    ) -> None:
+        if self.first and step > 1:
+            self.log(f"resumed at step {step - 1}")
+        self.first = False
+        loss = losses["loss"]
+        self.loss = loss if self.loss is None else 0.98 * self.loss + 0.02 * loss
+        if step % self.every == 0:
+            patch, batch = _phase(step / steps if steps else 0.0, self.phases)
+            self.log(f"step {step} patch {patch} batch {batch} lr {lr:.2e} loss {self.loss:.5f}")
+
+    def validated(self, step: int, numbers: dict[str, float]) -> None:
+        names = sorted({k.rsplit("_psnr25_", 1)[0] for k in numbers})
+        parts = [
+            f"{n} denoise {numbers[f'{n}_psnr25_denoise']:.2f} dB, all {numbers[f'{n}_psnr25_all']:.2f} dB"
+            for n in names
+        ]
+        self.log(f"val step {step}: PSNR σ25 " + "; ".join(parts))
 
 
 def _init_from(model: GRT, path: Path, config: GRTConfig) -> None:
@@ -312,41 +273,19 @@ def _init_from(model: GRT, path: Path, config: GRTConfig) -> None:
         raise InvalidRequestError(f"{path.name} lacks tensors the recipe's network needs: {missing[:3]}")
 
 
-def _step(
-    model: GRT,
-    optim: torch.optim.Optimizer,
-    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
-    device: str,
-    bf16: bool,
-) -> torch.Tensor:
-    """One optimiser step on (damaged, clean, modes, noise levels); returns the loss."""
-    noisy, clean, modes, levels = batch
-    model.train()
-    with autocast(device, bf16):
-        pred = model(noisy, modes, levels)
-    loss = charbonnier(pred.float(), clean)
-    optim.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-    optim.step()
-    return loss
-
-
-def _compare_precision(
+def compare_precision(
     model: GRT, sampler: PatchSampler, device: str, phase: tuple[int, int]
 ) -> dict[str, float]:
-    """Steps per second of the training step in fp32 and in bf16 autocast, on a copy of the model,
-    for the model card."""
+    """Steps per second of the loop's training step in fp32 and in bf16 autocast, on a copy of the
+    model, for the model card."""
     patch, batch = phase
-    noisy, clean, modes = sampler.batch(batch, patch)
-    levels = torch.full((batch,), 25.0)
-    noisy = noisy.to(device, memory_format=memory_format(device))
-    data = (noisy, clean.to(device), modes.to(device), levels.to(device))
     rates = {}
-    for name, enabled in (("fp32", False), ("bf16", True)):
-        trial = copy.deepcopy(model)
-        optim = torch.optim.AdamW(trial.parameters(), lr=1e-5)
-        rates[name] = steps_per_second(lambda t=trial, o=optim, e=enabled: _step(t, o, data, device, e))
+    for name in ("fp32", "bf16"):
+        trial = RestorationRecipe(
+            copy.deepcopy(model), lambda rng, p: sampler.batch(batch, patch), device, lr=1e-5, warmup=0
+        )
+        loop = Loop(trial, LoopConfig(steps=1, precision=name, device=device))
+        rates[name] = steps_per_second(lambda lp=loop: lp.train_step(0.5))
     return rates
 
 
