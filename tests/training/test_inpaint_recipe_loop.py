@@ -51,7 +51,7 @@ def test_gan_recipe_steps_both_networks_and_exports_the_ema(folder: Path, tmp_pa
     summary = recipe.train(_opts(folder, tmp_path, 4), logs.append)
     assert summary["steps"] == 4
     # L1 alone for the first 30 %, then the discriminator joins (its loss shows in the log).
-    assert " d " not in logs[[i for i, s in enumerate(logs) if s.startswith("step 1 ")][0]]
+    assert " d " not in next(s for s in logs if s.startswith("step 1 "))
     assert any(line.startswith("step 4 ") and " d " in line and " fm " in line for line in logs)
     assert any(line.startswith("val step 4") and "photos_hole_psnr" in line for line in logs)
     model, meta = inpaint_io.load(tmp_path / "git.safetensors")

@@ -188,7 +188,9 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
 class _Log(Observer):
     """Smoothed losses every ``every`` steps and the validations, as the recipe always logged."""
 
-    def __init__(self, log: Callable[[str], None], every: int, phases: Sequence[tuple[float, int, int]]) -> None:
+    def __init__(
+        self, log: Callable[[str], None], every: int, phases: Sequence[tuple[float, int, int]]
+    ) -> None:
         self.log, self.every, self.phases = log, every, phases
         self.avg: dict[str, float] = {}
 
