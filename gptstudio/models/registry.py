@@ -46,6 +46,7 @@ def builtin_entries() -> list[ModelEntry]:
     found = [
         ModelEntry(nlm.INFO, lambda device: nlm.NonLocalMeans(), priority=0),
         ModelEntry(telea.INFO, lambda device: telea.TeleaInpaint(), priority=0),
+        ModelEntry(telea.NS_INFO, lambda device: telea.NavierStokesInpaint(), priority=0),
         ModelEntry(lanczos.INFO, lambda device: lanczos.LanczosUpscale(), priority=0),
     ]
     try:

@@ -1,6 +1,8 @@
-"""Telea's fast-marching inpainting (OpenCV ``cv2.inpaint``): the classical fill for small areas.
+"""The classical fills of OpenCV's ``cv2.inpaint``: Telea's fast marching and Navier–Stokes.
 
-It ignores prompts; it is the always-available inpaint engine until a generative one is installed.
+They ignore prompts and fill small holes and scratches from their rim; they stay selectable as
+``classical-telea`` and ``classical-ns`` beside the learned inpainters (and are the benchmark's
+reference).
 """
 
 from __future__ import annotations
@@ -25,8 +27,22 @@ INFO = EngineInfo(
 )
 
 
+NS_INFO = EngineInfo(
+    id="classical-ns",
+    name="Navier–Stokes (classical, OpenCV)",
+    tasks=("inpaint",),
+    architecture="opencv-ns",
+    description="Fills small holes by continuing the lines that reach them (fluid flow). Ignores prompts.",
+    tile=0,
+    uses=frozenset(),
+    devices=("cpu",),
+    licence="Apache-2.0 (OpenCV)",
+)
+
+
 class TeleaInpaint(InpaintEngine):
     info = INFO
+    method = cv2.INPAINT_TELEA
 
     def inpaint(
         self,
@@ -48,6 +64,13 @@ class TeleaInpaint(InpaintEngine):
         radius = 5
         # cv2.inpaint works on 8-bit; the task composites the result only inside the mask, so the
         # untouched area keeps its full precision.
-        out = cv2.inpaint(to_uint8(rgb), hole, radius, cv2.INPAINT_TELEA)
+        out = cv2.inpaint(to_uint8(rgb), hole, radius, self.method)
         state.report(1.0, "Done")
         return out.astype(np.float32) / 255.0
+
+
+class NavierStokesInpaint(TeleaInpaint):
+    """The same call with OpenCV's Navier–Stokes method (Bertalmio et al. 2001)."""
+
+    info = NS_INFO
+    method = cv2.INPAINT_NS

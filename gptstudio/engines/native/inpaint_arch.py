@@ -156,8 +156,10 @@ class GIT(nn.Module):
         known = image * (1.0 - hole)
         if noise is None:
             noise = torch.zeros_like(hole)
+        # The input and the final sum stay in the caller's dtype (fp32); the network runs in its
+        # weights' dtype (bf16 on CPUs with bf16 units), so a bf16 network keeps the known pixels exact.
         x = torch.cat([known - 0.5, hole, noise.to(image.dtype) * hole], dim=1)
-        x = self.embed(F.pixel_unshuffle(x, 2))
+        x = self.embed(F.pixel_unshuffle(x, 2).to(self.embed.weight.dtype))
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):
             x = encoder(x)
@@ -166,7 +168,7 @@ class GIT(nn.Module):
         x = self.middle(x)
         for up, fuse, decoder in zip(self.ups, self.fuse, self.decoders, strict=True):
             x = decoder(fuse(torch.cat([up(x), skips.pop()], dim=1)))
-        return known + F.pixel_shuffle(self.out(x), 2)
+        return known + F.pixel_shuffle(self.out(x), 2).to(known.dtype)
 
 
 class PatchDiscriminator(nn.Module):

@@ -1,4 +1,4 @@
-"""The restoration weights that ship inside the package, registered as the default engine.
+"""The weights that ship inside the package (GRT restoration, GIT inpainting), registered as defaults.
 
 ``gptstudio.models.registry`` imports this lazily and calls :func:`entries`; nothing is loaded until
 a job asks for the model, so starting the program stays fast. If the weight file is missing (a
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gptstudio.core.tiling import SizeRequirements
-from gptstudio.engines.base import EngineInfo, RestorationEngine
+from gptstudio.engines.base import EngineInfo, InpaintEngine, RestorationEngine
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = WEIGHTS_DIR / "grt-restoration-v3.safetensors"
@@ -20,6 +20,11 @@ MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v3.md"
 
 #: Priority in the registry: above the classical methods (0), so it is the default.
 PRIORITY = 10
+
+INPAINT_WEIGHTS_FILE = WEIGHTS_DIR / "git-inpaint-v1.safetensors"
+INPAINT_MODEL_CARD = WEIGHTS_DIR / "git-inpaint-v1.md"
+#: The working size: a window around the mask is scaled to about this many pixels squared.
+INPAINT_NATIVE = 512
 
 INFO = EngineInfo(
     id="grt-restoration",
@@ -41,12 +46,33 @@ INFO = EngineInfo(
 )
 
 
+INPAINT_INFO = EngineInfo(
+    id="git-inpaint",
+    name="GIT inpainting Transformer (built in)",
+    tasks=("inpaint",),
+    architecture="native-git",
+    description=(
+        "Our inpainting Transformer, trained on CBSD432 against a discriminator: removes objects, "
+        "strokes and text and extends the canvas from the rest of the picture (global attention). "
+        "Ignores prompts; the seed varies the fill. Works offline; see the model card."
+    ),
+    size=SizeRequirements(minimum=32, multiple_of=16),
+    supports_half=True,
+    supports_bf16=True,
+    tile=0,
+    overlap=0,
+    uses=frozenset({"seed"}),
+    native=INPAINT_NATIVE,
+    licence="MIT (weights trained by the GPT Studio project on CBSD432)",
+)
+
+
 @dataclass(frozen=True)
 class ShippedEntry:
     """What the registry needs: the descriptor, how to build the engine, and its rank."""
 
     info: EngineInfo
-    factory: Callable[[str], RestorationEngine]
+    factory: Callable[[str], RestorationEngine | InpaintEngine]
     priority: int = PRIORITY
 
 
@@ -64,8 +90,24 @@ def load_engine(
     return GRTEngine(model, INFO, device, bf16=bf16)
 
 
+def load_inpaint_engine(
+    device: str = "cpu", path: Path | None = None, bf16: bool | None = None
+) -> InpaintEngine:
+    """Load the shipped GIT weights (or ``path``) into a :class:`GITEngine` on ``device``."""
+    from gptstudio.engines.native.inpaint_engine import GITEngine, size_requirements
+    from gptstudio.engines.native.inpaint_io import load
+
+    model, _meta = load(path or INPAINT_WEIGHTS_FILE)
+    if size_requirements(model) != INPAINT_INFO.size:
+        raise AssertionError("The shipped inpainting weights' size requirements differ from INPAINT_INFO")
+    return GITEngine(model, INPAINT_INFO, device, bf16=bf16)
+
+
 def entries() -> list[ShippedEntry]:
-    """The shipped models present in this installation (none if the weight file is missing)."""
-    if not WEIGHTS_FILE.is_file():
-        return []
-    return [ShippedEntry(INFO, load_engine, PRIORITY)]
+    """The shipped models present in this installation (none for a missing weight file)."""
+    found = []
+    if WEIGHTS_FILE.is_file():
+        found.append(ShippedEntry(INFO, load_engine, PRIORITY))
+    if INPAINT_WEIGHTS_FILE.is_file():
+        found.append(ShippedEntry(INPAINT_INFO, load_inpaint_engine, PRIORITY))
+    return found

@@ -1,0 +1,80 @@
+"""The GIT inpainting engine: our inpainting Transformer filling a hole from its surroundings.
+
+The task hands it a window around the mask already scaled to about the network's working size
+(``info.native``), so the engine only pads the window to the network's multiple (reflecting the
+edges, which the network saw as ordinary picture), draws the noise channel from the job's seed —
+different seeds, different fills where the surroundings leave the content open — and runs the
+network once. bf16 on CPUs with bf16 units (``GPTSTUDIO_CPU_BF16=0`` turns it off) and on GPUs,
+with the input kept fp32 on the CPU; fp32 elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gptstudio.core.device import choose_dtype, cpu_bf16_enabled
+from gptstudio.core.progress import TaskState
+from gptstudio.core.tiling import SizeRequirements, pad_to
+from gptstudio.engines.base import EngineInfo, InpaintEngine
+from gptstudio.engines.native.inpaint_arch import GIT
+
+
+def size_requirements(model: GIT) -> SizeRequirements:
+    """Sides padded to the network's multiple (16); at least two multiples."""
+    m = model.config.multiple_of
+    return SizeRequirements(minimum=2 * m, multiple_of=m)
+
+
+class GITEngine(InpaintEngine):
+    """A :class:`GIT` network on a device, serving ``inpaint`` (and outpaint through it)."""
+
+    def __init__(self, model: GIT, info: EngineInfo, device: str = "cpu", bf16: bool | None = None) -> None:
+        self.info = info
+        self.device = device
+        self.dtype = choose_dtype(
+            device,
+            supports_half=info.supports_half,
+            supports_bf16=info.supports_bf16,
+            cpu_bf16=cpu_bf16_enabled(bf16),
+        )
+        self.model = model.to(device=device, dtype=self.dtype).eval()
+        if device == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def inpaint(
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        *,
+        prompt: str,
+        negative_prompt: str,
+        seed: int,
+        steps: int,
+        guidance: float,
+        strength: float,
+        state: TaskState,
+    ) -> np.ndarray:
+        state.report(0.0, "Filling the masked area")
+        image = np.clip(np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
+        hole = (np.asarray(mask, dtype=np.float32) > 0.5).astype(np.float32)
+        h, w = image.shape[:2]
+        if not hole.any():
+            return image.copy()
+        m = self.model.config.multiple_of
+        ph, pw = max(-(-h // m) * m, 2 * m), max(-(-w // m) * m, 2 * m)
+        padded = pad_to(image, ph, pw)
+        padded_hole = np.zeros((ph, pw), np.float32)
+        padded_hole[:h, :w] = hole
+        noise = np.random.default_rng(seed).standard_normal((ph, pw)).astype(np.float32)
+        state.check()
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None]
+            x = x.to(device=self.device, dtype=torch.float32 if self.device == "cpu" else self.dtype)
+            x = x.contiguous(memory_format=torch.channels_last) if self.device == "cpu" else x
+            mh = torch.from_numpy(padded_hole)[None, None].to(self.device, x.dtype)
+            nz = torch.from_numpy(noise)[None, None].to(self.device, x.dtype)
+            y = self.model(x, mh, nz).float().clamp_(0.0, 1.0)
+        out = y[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
+        state.report(1.0, "Done")
+        return np.ascontiguousarray(out)

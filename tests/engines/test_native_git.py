@@ -1,0 +1,94 @@
+"""Our inpainting Transformer (GIT): weights detected from the file alone, any size that fits the
+declared multiple, known pixels untouched, seeds that change the fill, bf16 close to fp32."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gptstudio.core.errors import ModelError
+from gptstudio.core.progress import TaskState
+from gptstudio.engines.native import shipped
+from gptstudio.engines.native.inpaint_arch import GIT, GITConfig, PatchDiscriminator
+from gptstudio.engines.native.inpaint_engine import GITEngine, size_requirements
+from gptstudio.engines.native.inpaint_io import detect, load, save
+
+TINY = GITConfig(width=8, local_blocks=(1, 1, 2), global_blocks=2, global_heads=2)
+SAMPLING = dict(prompt="", negative_prompt="", steps=1, guidance=0.0, strength=1.0)
+
+
+def tiny_git(seed: int = 0) -> GIT:
+    """A tiny GIT whose output layer is random too (a fresh one returns the blanked input)."""
+    torch.manual_seed(seed)
+    model = GIT(TINY)
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    return model.eval()
+
+
+def test_weights_round_trip_through_safetensors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = tiny_git()
+    path = tmp_path / "git.safetensors"
+    save(model, path, {"steps": "3"})
+    loaded, meta = load(path)
+    assert loaded.config == TINY and meta["architecture"] == "GIT" and meta["steps"] == "3"
+    x, hole = torch.rand(1, 3, 32, 48), (torch.rand(1, 1, 32, 48) > 0.6).float()
+    with torch.no_grad():  # stored in fp16: equal to fp16 precision
+        assert torch.allclose(loaded(x, hole), model(x, hole), atol=2e-3)
+    assert path.stat().st_size < sum(p.numel() for p in model.parameters()) * 2 + 20_000
+
+
+def test_other_weights_are_refused_with_a_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelError, match="not a GPT Studio inpainting Transformer"):
+        detect({"conv.weight": torch.zeros(3, 3, 3, 3)})
+    pickle = tmp_path / "weights.pth"
+    pickle.write_bytes(b"not read")
+    with pytest.raises(ModelError, match=r"only \.safetensors"):
+        load(pickle)
+
+
+def test_fresh_network_keeps_known_pixels_and_refuses_bad_sizes() -> None:
+    model = GIT(TINY).eval()
+    x, hole = torch.rand(2, 3, 32, 64), (torch.rand(2, 1, 32, 64) > 0.5).float()
+    with torch.no_grad():
+        y = model(x, hole, torch.randn_like(hole))
+    assert torch.equal(y, x * (1 - hole)), "the output layer starts at zero: the blanked input"
+    assert size_requirements(model).multiple_of == 16
+    with pytest.raises(ValueError, match="multiple of 16"):
+        model(torch.rand(1, 3, 30, 32), torch.zeros(1, 1, 30, 32))
+
+
+def test_discriminator_scores_patches() -> None:
+    scores, feats = PatchDiscriminator(width=8)(torch.rand(2, 3, 64, 64), torch.zeros(2, 1, 64, 64))
+    assert scores.shape == (2, 1, 8, 8) and len(feats) == 4
+
+
+def test_engine_fills_only_what_the_seed_allows() -> None:
+    engine = GITEngine(tiny_git(), shipped.INPAINT_INFO, "cpu", bf16=False)
+    rng = np.random.default_rng(0)
+    rgb = rng.random((40, 52, 3), dtype=np.float32)  # not a multiple of 16: padded inside
+    hole = np.zeros((40, 52), np.float32)
+    hole[10:30, 15:40] = 1
+    a = engine.inpaint(rgb, hole, seed=1, state=TaskState(), **SAMPLING)
+    b = engine.inpaint(rgb, hole, seed=1, state=TaskState(), **SAMPLING)
+    c = engine.inpaint(rgb, hole, seed=2, state=TaskState(), **SAMPLING)
+    assert a.shape == rgb.shape and a.dtype == np.float32
+    assert np.array_equal(a, b), "the same seed repeats the fill"
+    inside = hole > 0
+    assert np.abs(a - c)[inside].mean() > 1e-3, "another seed, another fill"
+    untouched = engine.inpaint(rgb, np.zeros_like(hole), seed=1, state=TaskState(), **SAMPLING)
+    assert np.array_equal(untouched, rgb)
+
+
+def test_bf16_engine_is_close_to_fp32() -> None:
+    model = tiny_git()
+    rgb = np.random.default_rng(1).random((32, 32, 3), dtype=np.float32)
+    hole = np.zeros((32, 32), np.float32)
+    hole[8:24, 8:24] = 1
+    fp32 = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False).inpaint(
+        rgb, hole, seed=0, state=TaskState(), **SAMPLING
+    )
+    bf16 = GITEngine(tiny_git(), shipped.INPAINT_INFO, "cpu", bf16=True).inpaint(
+        rgb, hole, seed=0, state=TaskState(), **SAMPLING
+    )
+    assert np.abs(fp32 - bf16).max() < 0.05
