@@ -146,8 +146,9 @@ def build_parser(restore_available: bool | None = None) -> argparse.ArgumentPars
     n.add_argument("--json", action="store_true", help="print them as one JSON object")
     n.set_defaults(func=_cmd_info)
 
-    from gptstudio import cli_adjust, cli_batch, cli_models
+    from gptstudio import cli_adjust, cli_batch, cli_models, cli_outpaint
 
+    cli_outpaint.register(sub)
     cli_models.register(sub)
     cli_batch.register(sub)
     cli_adjust.register(sub)

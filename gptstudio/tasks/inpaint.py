@@ -14,34 +14,41 @@ import numpy as np
 
 from gptstudio.core.device import seed_everything
 from gptstudio.core.errors import InvalidRequestError, MaskError
-from gptstudio.core.masks import check_mask_size, composite, dilate, feather, mask_from_alpha
+from gptstudio.core.imagedata import ImageData
+from gptstudio.core.masks import check_mask_size, composite, dilate, feather, mask_from_alpha, nonzero_box
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import InpaintEngine
 from gptstudio.tasks.common import base_params, check_range, resolve_engine, timed
+from gptstudio.tasks.inpaint_seam import UPSAMPLED, match_seam_colour, restore_detail
 from gptstudio.tasks.masked import Box
 from gptstudio.tasks.native_size import CONTEXT, mask_window, working_size
+from gptstudio.tasks.outpaint import check_extend, extend_canvas
 from gptstudio.tasks.requests import InpaintRequest, TaskResult
 
 
-def _hole(request: InpaintRequest) -> np.ndarray:
-    """The area to fill (float H×W, 1 = fill): the mask, the transparent area, or both."""
+def _hole(request: InpaintRequest) -> tuple[ImageData, np.ndarray]:
+    """The image to work on (on its extended canvas for an outpaint) and the area to fill (float
+    H×W, 1 = fill): the mask, the transparent area, the new border, or all of them."""
+    image = request.image
     mask = None if request.mask is None else np.asarray(request.mask, dtype=np.float32)
     if mask is not None:
-        check_mask_size(mask, request.image.size)
+        check_mask_size(mask, image.size)
     if request.mask_from_alpha:
-        transparent = mask_from_alpha(request.image)
+        transparent = mask_from_alpha(image)
         mask = transparent if mask is None else np.maximum(mask, transparent)
+    if any(check_extend(request.extend)):
+        image, mask = extend_canvas(image, *request.extend, mask=mask)
     if mask is None:
         raise MaskError("Inpainting needs a mask: paint the area to fill (white = fill).")
     if float(mask.max(initial=0.0)) <= 0.0:
         if request.mask_from_alpha:
             raise MaskError("The image has no transparent pixels to fill.")
         raise MaskError("The mask is empty: paint the area to fill first.")
-    return mask
+    return image, mask
 
 
 def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
-    mask = _hole(request)
+    image, mask = _hole(request)
     check_range("Strength", request.strength, 0.0, 1.0)
     check_range("Feather", request.feather, 0.0, 256.0)
     check_range("Grow", request.grow, 0, 256)
@@ -51,7 +58,6 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
     if not isinstance(engine, InpaintEngine):
         raise InvalidRequestError(f"The model '{info.id}' cannot inpaint.")
     seed = seed_everything(request.seed)
-    image = request.image
     hole = dilate((mask > 0.5).astype(np.float32), request.grow)
     sampling = dict(
         prompt=request.prompt,
@@ -65,7 +71,7 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
     window: Box | None = None
     with timed() as t:
         if info.native > 0:  # a generative model: a window around the mask near its native size
-            window = mask_window(hole, info.native, max(CONTEXT, int(2 * request.feather)))
+            window = mask_window(hole, info.native, _context(hole, request.feather))
             multiple = info.size.multiple_of
             filled = _inpaint_window(engine, image.rgb, hole, window, info.native, multiple, sampling)
         else:
@@ -90,6 +96,8 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
         grow=int(request.grow),
         mask_from_alpha=bool(request.mask_from_alpha),
     )
+    if any(request.extend):
+        params["extend"] = [int(v) for v in request.extend]
     for key in ("prompt", "negative_prompt", "steps", "guidance", "strength"):
         if key in info.uses:
             params[key] = getattr(request, key)
@@ -97,6 +105,14 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
         params["model_box"] = [window.x0, window.y0, window.x1, window.y1]
     state.report(1.0, "Done")
     return TaskResult(image=image.with_rgb(rgb, alpha=alpha), params=params, seconds=t[0])
+
+
+def _context(hole: np.ndarray, feather: float) -> int:
+    """Pixels of surroundings around the mask's box: at least half the hole's longer side, so a
+    large hole is filled from a view of what is around it, not from a thin frame."""
+    found = nonzero_box(hole)
+    extent = 0 if found is None else max(found[1] - found[0], found[3] - found[2])
+    return max(CONTEXT, int(2 * feather), extent // 2)
 
 
 def _inpaint_window(
@@ -108,8 +124,9 @@ def _inpaint_window(
     multiple: int,
     sampling: dict[str, Any],
 ) -> np.ndarray:
-    """Run the engine on ``window`` scaled to its working size; the full image with the window's
-    result pasted back (the caller composites through the feathered mask)."""
+    """Run the engine on ``window`` scaled to its working size, match the seam's colour, restore
+    detail if the window was scaled down; the full image with the window's result pasted back
+    (the caller composites through the feathered mask)."""
     import cv2
 
     from gptstudio.engines.classical.lanczos import resize
@@ -121,9 +138,12 @@ def _inpaint_window(
         crop = resize(crop, run_w, run_h)
         small = cv2.resize(crop_hole, (run_w, run_h), interpolation=cv2.INTER_LINEAR)
         crop_hole = (small > 0.5).astype(np.float32)
-    out = engine.inpaint(crop, crop_hole, **sampling)
+    out = match_seam_colour(crop, engine.inpaint(crop, crop_hole, **sampling), crop_hole)
     if out.shape[:2] != (h, w):
         out = resize(out, w, h)
+        if w / run_w >= UPSAMPLED:  # filled at a reduced scale: bring back detail and grain
+            full = np.ascontiguousarray(rgb[window.slices])
+            out = restore_detail(full, out, hole[window.slices], sampling["seed"], sampling["state"])
     filled = rgb.copy()
     filled[window.slices] = out
     return filled

@@ -81,6 +81,8 @@ class InpaintRequest(_Common):
     feather: float = 4.0
     #: Grow the mask by this many pixels before filling, so fills reach past object edges.
     grow: int = 2
+    #: Outpaint: pixels added on the (left, top, right, bottom) sides and filled with the mask.
+    extend: tuple[int, int, int, int] = (0, 0, 0, 0)
     task: str = field(default="inpaint", init=False)
 
 
@@ -152,6 +154,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "feather": float,
     "grow": int,
     "mask_from_alpha": bool,
+    "extend": lambda v: tuple(int(x) for x in v),
     "scale": float,
     "width": int,
     "height": int,
