@@ -120,6 +120,13 @@ def build_actions(w: Any) -> None:
     w.act_batch = _action(
         w, "&Batch…", w.show_batch, None, "Run a task on every image of a folder (resumable)"
     )
+    w.act_extend_canvas = _action(
+        w,
+        "E&xtend Canvas…",
+        lambda: w.extend_canvas.ask(w),
+        None,
+        "Add a border on any side; it becomes the mask, and Run with Inpaint fills it (outpainting)",
+    )
     w.act_adjust = _action(
         w,
         "&Adjust…",
@@ -190,6 +197,8 @@ def build_menus(w: Any) -> None:
         w.act_grow_mask,
         w.act_shrink_mask,
         w.act_feather_mask,
+        None,
+        w.act_extend_canvas,
     ):
         if act is None:
             edit.addSeparator()
@@ -271,6 +280,7 @@ def update_enabled(w: Any) -> None:
         w.act_shrink_mask,
         w.act_feather_mask,
         w.act_compare,
+        w.act_extend_canvas,
     ):
         act.setEnabled(has)
     # Generate needs no open picture: on an empty window it makes a new one

@@ -27,6 +27,7 @@ from gptstudio.app.appearance import Appearance
 from gptstudio.app.autosave import Autosaver
 from gptstudio.app.canvas import Canvas
 from gptstudio.app.document import Document, Snapshot
+from gptstudio.app.extend_canvas import ExtendCanvasController
 from gptstudio.app.help_dialogs import open_folder, shortcut_rows, show_about, show_shortcuts
 from gptstudio.app.jobs import JobsController
 from gptstudio.app.mask_commands import MaskCommands
@@ -81,6 +82,10 @@ class MainWindow(QMainWindow):
         self.regions = RegionTools(self.canvas, self.session, self.undo_stack, self.tools, self._notify, self)
         self.jobs = JobsController(self, self.session, self.canvas, self.undo_stack, self.panel, self._notify)
         self.jobs.size_changed = lambda w, h: self.size_label.setText(f"{w}×{h}")
+        self.extend_canvas = ExtendCanvasController(
+            self.canvas, self.session, self.jobs.history, self.jobs.apply_state, self._notify,
+            lambda: self.panel.set_task("inpaint"), self,
+        )  # fmt: skip
         self.adjust_dock: QDockWidget | None = None  # made on first use (Tools > Adjust…)
         self.adjust: AdjustController | None = None
         self.controller = self.jobs.controller
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
             print("GPT Studio: a job did not stop in time; the worker thread is abandoned.", file=sys.stderr)
         if self.adjust is not None:
             self.adjust.shutdown()
+        self.extend_canvas.shutdown()
         if not self.regions.shutdown():
             print("GPT Studio: a selection did not stop in time; its thread is abandoned.", file=sys.stderr)
         if not self.models.shutdown():
