@@ -120,6 +120,13 @@ def build_actions(w: Any) -> None:
     w.act_batch = _action(
         w, "&Batch…", w.show_batch, None, "Run a task on every image of a folder (resumable)"
     )
+    w.act_train = _action(
+        w,
+        "&Train…",
+        w.show_train,
+        None,
+        "Fine-tune a denoiser, restorer, inpainter or a LoRA on a folder of your own photos",
+    )
     w.act_extend_canvas = _action(
         w,
         "E&xtend Canvas…",
@@ -228,6 +235,7 @@ def build_menus(w: Any) -> None:
     tools.addSeparator()
     tools.addAction(w.act_adjust)
     tools.addAction(w.act_batch)
+    tools.addAction(w.act_train)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.act_shortcuts)
     help_menu.addAction(w.act_open_logs)

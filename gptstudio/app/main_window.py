@@ -43,6 +43,8 @@ from gptstudio.app.undo_stack import UndoStack
 
 if TYPE_CHECKING:
     from gptstudio.app.batch_dialog import BatchDialog
+    from gptstudio.app.train_dialog import TrainDialog
+    from gptstudio.app.train_run import TrainingRun
 
 UNDO_LIMIT = 100
 
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
         self.recovery = Recovery(self.session, self.autosaver)
         self.models = ModelsMenu(self, self.panel, self._notify)
         self.batch_dialog: BatchDialog | None = None  # made on first use (Tools > Batch…)
+        self.training: TrainingRun | None = None  # made on first use (Tools > Train…), outlives its dialog
+        self.train_dialog: TrainDialog | None = None
 
         actions.build_actions(self)
         actions.build_menus(self)
@@ -303,6 +307,12 @@ class MainWindow(QMainWindow):
         self.batch_dialog.activateWindow()
         return self.batch_dialog
 
+    def show_train(self) -> TrainDialog:
+        """Tools > Train… (one per window; the run it shows belongs to the window: train_dialog)."""
+        from gptstudio.app.train_dialog import show_for
+
+        return show_for(self)
+
     def _confirm_stop_batch(self) -> bool:
         d = self.batch_dialog
         return d is None or not d.running() or d.confirm_stop()
@@ -353,6 +363,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed and not (
             self.confirm_discard() and self.models.confirm_stop_downloads() and self._confirm_stop_batch()
+            and (self.training is None or self.training.confirm_stop(self))
         ):
             event.ignore()
             return
@@ -380,6 +391,8 @@ class MainWindow(QMainWindow):
             print("GPT Studio: a download did not stop in time; its thread is abandoned.", file=sys.stderr)
         if self.batch_dialog is not None and not self.batch_dialog.shutdown():
             print("GPT Studio: the batch did not stop in time; its thread is abandoned.", file=sys.stderr)
+        if self.training is not None and not self.training.shutdown():
+            print("GPT Studio: the trainer is writing its checkpoint; it ends on its own.", file=sys.stderr)
         self.autosaver.discard()
 
     def centre_on_screen(self) -> None:
