@@ -53,6 +53,13 @@ def register(sub: Any) -> None:
     g.add_argument("--guidance", type=GUIDANCE, help="prompt guidance scale (default: the model's own)")
     g.add_argument("--seed", type=cli_args.SEED, help="seed for a repeatable picture (default: random)")
     g.add_argument("--init", type=Path, help="an image to make a variation of")
+    g.add_argument("--lora", default=None, help="a LoRA from `gptstudio train --task generate` (id or file)")
+    g.add_argument(
+        "--lora-strength",
+        type=cli_args.float_option("lora-strength", 0.0, 2.0),
+        default=1.0,
+        help="how strongly the LoRA applies (default 1)",
+    )
     g.add_argument(
         "--strength", type=STRENGTH, default=0.6, help="with --init: how much to change (default 0.6)"
     )
@@ -139,7 +146,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     request = GenerateRequest(
         image=image, model=model, device=args.device, prompt=args.prompt, negative_prompt=args.negative,
         width=width, height=height, steps=args.steps, guidance=args.guidance, seed=args.seed,
-        strength=args.strength if image is not None else 1.0,
+        strength=args.strength if image is not None else 1.0, lora=args.lora,
+        lora_strength=args.lora_strength,
     )  # fmt: skip
     check_generate(request)
     announce_memory(model, min(width, info.native or width), min(height, info.native or height), args.device)

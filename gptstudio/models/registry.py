@@ -61,6 +61,8 @@ def store_entry(model: StoredModel) -> ModelEntry | None:
     """A registry entry for an installed model, or None if no engine family here can run it."""
     if model.engine == "diffusers":
         return _diffusers_entry(model)
+    if model.engine == "native":
+        return _native_entry(model)
     if model.engine != "spandrel":
         return None
     from gptstudio.engines import spandrel
@@ -74,6 +76,37 @@ def store_entry(model: StoredModel) -> ModelEntry | None:
         info = dataclasses.replace(info, tasks=narrowed)
     path = model.weights_path()
     return ModelEntry(info, functools.partial(_load_spandrel, path, text), STORE_PRIORITY)
+
+
+def _native_entry(model: StoredModel) -> ModelEntry | None:
+    """A fine-tune of a built-in network (``gptstudio train``): the built-in model's descriptor
+    under the fine-tune's id and name, loaded from the store's weight file. Ranked below the
+    built-in model, so choosing it is the user's decision, never a new default."""
+    from gptstudio.engines.native import shipped
+
+    base = {"native-grt": shipped.INFO, "native-git": shipped.INPAINT_INFO}.get(model.architecture)
+    if base is None:
+        return None
+    info = dataclasses.replace(
+        base,
+        id=model.id,
+        name=model.name,
+        description=model.description or base.description,
+        licence=model.licence or base.licence,
+    )
+    return ModelEntry(info, functools.partial(_load_native, model.weights_path(), info), STORE_PRIORITY)
+
+
+def _load_native(path: Path, info: EngineInfo, device: str) -> Engine:
+    if info.architecture == "native-git":
+        from gptstudio.engines.native import inpaint_io
+        from gptstudio.engines.native.inpaint_engine import GITEngine
+
+        return GITEngine(inpaint_io.load(path)[0], info, device)
+    from gptstudio.engines.native import io
+    from gptstudio.engines.native.engine import GRTEngine
+
+    return GRTEngine(io.load(path)[0], info, device)
 
 
 def _diffusers_entry(model: StoredModel) -> ModelEntry:

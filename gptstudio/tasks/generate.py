@@ -41,6 +41,7 @@ def check_generate(request: GenerateRequest) -> None:
     if request.guidance is not None:
         check_range("Guidance", request.guidance, 0.0, 30.0)
     check_range("Strength", request.strength, 0.0, 1.0)
+    check_range("LoRA strength", request.lora_strength, 0.0, 2.0)
 
 
 def is_variation(request: GenerateRequest) -> bool:
@@ -60,6 +61,36 @@ def call_with_offload_retry(engine: Any, run: Any) -> Any:
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
         return run()
+
+
+def resolve_lora(lora: str | None, family: str | None) -> tuple[str, str] | None:
+    """(name, adapter file) of a LoRA given by store id or file; it must fit the model's family."""
+    if not lora:
+        return None
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    from gptstudio.models import registry
+
+    store = registry.default().store
+    if Path(lora).suffix == ".safetensors" and Path(lora).is_file():
+        path, name = Path(lora), Path(lora).stem
+    elif store.has(lora) and store.get(lora).engine == "lora":
+        path, name = store.get(lora).weights_path(), lora
+    else:
+        raise InvalidRequestError(
+            f"There is no LoRA '{lora}': give the id of a trained LoRA or its .safetensors."
+        )
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    if meta.get("format") != "gptstudio-lora":
+        raise InvalidRequestError(f"{path.name} is not a LoRA made by `gptstudio train --task generate`.")
+    if family is None or meta.get("family") != family:
+        raise InvalidRequestError(
+            f"The LoRA '{name}' was trained for a {meta.get('family')} model; this model cannot apply it."
+        )
+    return name, str(path)
 
 
 def generate(request: GenerateRequest, state: TaskState) -> TaskResult:
@@ -93,11 +124,14 @@ def generate(request: GenerateRequest, state: TaskState) -> TaskResult:
         width, height = request.width, request.height
         run_w, run_h = round_to(width, multiple), round_to(height, multiple)
         init = None
+    lora = resolve_lora(request.lora, getattr(getattr(engine, "detected", None), "family", None))
+    extra: dict[str, Any] = {"lora": (lora[1], request.lora_strength)} if lora else {}
     state.report(0.0, f"Running {info.name}")
     with timed() as t:
         rgb = call_with_offload_retry(
             engine,
             lambda: engine.generate(
+                **extra,
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt,
                 width=run_w,
@@ -120,6 +154,8 @@ def generate(request: GenerateRequest, state: TaskState) -> TaskResult:
         params["guidance"] = round(float(guidance), 4)
     if variation:
         params["strength"] = round(float(request.strength), 4)
+    if lora:
+        params.update(lora=request.lora, lora_strength=round(float(request.lora_strength), 4))
     placement = getattr(engine, "placement", None)
     if placement is not None:
         params["dtype"] = placement.dtype

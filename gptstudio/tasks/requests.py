@@ -125,6 +125,10 @@ class GenerateRequest:
     guidance: float | None = None
     seed: int | None = None
     strength: float = 1.0
+    #: A LoRA from ``gptstudio train --task generate`` (its model id, or a .safetensors file) and
+    #: how strongly it applies (0 = not at all, 1 = as trained).
+    lora: str | None = None
+    lora_strength: float = 1.0
     task: str = field(default="generate", init=False)
 
 
@@ -158,6 +162,8 @@ _FIELD_TYPES: dict[str, Any] = {
     "scale": float,
     "width": int,
     "height": int,
+    "lora": str,
+    "lora_strength": float,
 }
 _REQUEST_TYPES: dict[str, type[Request]] = {
     "denoise": DenoiseRequest,

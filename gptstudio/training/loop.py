@@ -191,9 +191,12 @@ class Loop:
                 self.nets[name] = DistributedDataParallel(recipe.modules[name], device_ids=ids)
         self.optims = {n: self._adamw(s) for n, s in self.specs.items()}
         source = recipe.modules[config.ema_module]
-        self.ema = copy.deepcopy(source).eval()
-        for p in self.ema.parameters():
-            p.requires_grad_(False)
+        if config.ema is None:  # no average: the trained module itself is exported (LoRA)
+            self.ema = source
+        else:
+            self.ema = copy.deepcopy(source).eval()
+            for p in self.ema.parameters():
+                p.requires_grad_(False)
         self.rng = np.random.default_rng([config.seed, self.rank])
         self.step, self.elapsed_before, self.history = 0, 0.0, []
         self._start = self._tick = time.monotonic()
@@ -229,9 +232,9 @@ class Loop:
             rng_states = [None] * self.world
             dist.all_gather_object(rng_states, self.rng.bit_generator.state)
         return {
-            "modules": {n: m.state_dict() for n, m in self.recipe.modules.items()},
+            "modules": {n: trainable_state(m) for n, m in self.recipe.modules.items()},
             "optims": {n: o.state_dict() for n, o in self.optims.items()},
-            "ema": self.ema.state_dict(),
+            "ema": trainable_state(self.ema) if self.config.ema is not None else {},
             "step": self.step,
             "elapsed": self.elapsed(),
             "history": self.history,
@@ -260,10 +263,11 @@ class Loop:
                 f"{path} was written by {len(ckpt['np_rng'])} processes; resume it with as many."
             )
         for name, module in self.recipe.modules.items():
-            module.load_state_dict(ckpt["modules"][name])
+            load_trainable_state(module, ckpt["modules"][name])
         for name, opt in self.optims.items():
             opt.load_state_dict(ckpt["optims"][name])
-        self.ema.load_state_dict(ckpt["ema"])
+        if self.config.ema is not None:
+            load_trainable_state(self.ema, ckpt["ema"])
         self.step, self.elapsed_before = int(ckpt["step"]), float(ckpt["elapsed"])
         self.history = list(ckpt["history"])
         self.rng.bit_generator.state = ckpt["np_rng"][self.rank]
@@ -321,7 +325,6 @@ class Loop:
     def _update_ema(self) -> None:
         source = self.recipe.modules[self.config.ema_module]
         if self.config.ema is None:
-            self.ema.load_state_dict(source.state_dict())
             return
         decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
         with torch.no_grad():
@@ -378,6 +381,7 @@ class Loop:
         if cfg.resume and cfg.checkpoint is not None and cfg.checkpoint.is_file():
             self.load_checkpoint(cfg.checkpoint)
         last_ckpt = last_val = self._tick = time.monotonic()
+        saved_at = -1
         step_seconds: float | None = None
         if cfg.preview_every and self.step % cfg.preview_every == 0:
             self._tell("preview", self.step, self.ema)
@@ -402,10 +406,31 @@ class Loop:
                 cfg.checkpoint_seconds and now - last_ckpt >= cfg.checkpoint_seconds
             ):
                 self.save_checkpoint()
-                last_ckpt = time.monotonic()
-        self.save_checkpoint()
+                last_ckpt, saved_at = time.monotonic(), self.step
+        if saved_at != self.step:
+            self.save_checkpoint()
         self._validate()
         return Result(self.step, self.elapsed(), self.ema, self.history, self.bf16)
+
+
+def trainable_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The module's state, without frozen parameters when it has some (a LoRA's base model is not
+    copied into every checkpoint); :func:`load_trainable_state` reads either form."""
+    frozen = {n for n, p in module.named_parameters() if not p.requires_grad}
+    if not frozen or len(frozen) == len(list(module.parameters())):
+        return module.state_dict()
+    return {k: v for k, v in module.state_dict().items() if k not in frozen}
+
+
+def load_trainable_state(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    full = module.state_dict()
+    if set(state) == set(full):
+        module.load_state_dict(state)
+        return
+    unexpected = set(state) - set(full)
+    if unexpected:
+        raise InvalidRequestError(f"The checkpoint does not match the network: {sorted(unexpected)[:3]}")
+    module.load_state_dict(state, strict=False)
 
 
 @contextlib.contextmanager

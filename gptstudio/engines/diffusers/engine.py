@@ -100,6 +100,8 @@ class DiffusersEngine(GenerateEngine, InpaintEngine):
         self._preview = LatentPreview(pipe, self.family.latents, detected.multiple)
         #: The torch module the registry's cache counts bytes of.
         self.model = pipe.transformer
+        #: LoRA adapter files loaded into the Transformer (path -> adapter name).
+        self._loras: dict[str, str] = {}
 
     # --- placement ----------------------------------------------------------------------------------
 
@@ -140,6 +142,30 @@ class DiffusersEngine(GenerateEngine, InpaintEngine):
             self._siblings[mode] = sibling
         return self._siblings[mode]
 
+    # --- LoRA adapters (``gptstudio train --task generate``) ---------------------------------------
+
+    def set_lora(self, lora: tuple[str, float] | None) -> None:
+        """Apply the adapter file at this strength to the Transformer, or (None) switch adapters off.
+
+        Each file is loaded once (kept by path) and switched on or off per job, so a LoRA can be
+        tried at several strengths and removed without reloading the model.
+        """
+        transformer = self.pipe.transformer
+        loaded = self._loras
+        if lora is None:
+            if loaded:
+                transformer.disable_lora()
+            return
+        path, strength = lora
+        if path not in loaded:
+            from safetensors.torch import load_file
+
+            name = f"lora{len(loaded)}"
+            transformer.load_lora_adapter(load_file(path), adapter_name=name, prefix=None)
+            loaded[path] = name
+        transformer.enable_lora()
+        transformer.set_adapters([loaded[path]], weights=[float(strength)])
+
     # --- the two interfaces -------------------------------------------------------------------------
 
     def generate(
@@ -155,7 +181,9 @@ class DiffusersEngine(GenerateEngine, InpaintEngine):
         state: TaskState,
         init: np.ndarray | None = None,
         strength: float = 1.0,
+        lora: tuple[str, float] | None = None,
     ) -> np.ndarray:
+        self.set_lora(lora)
         if init is None:
             return self._run(
                 "text_to_image", prompt, negative_prompt, width, height, seed, steps, guidance, state

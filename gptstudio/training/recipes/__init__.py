@@ -18,9 +18,10 @@ RECIPES = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options every restoration recipe takes (shared by ``python -m`` and ``gptstudio train``)."""
-    p.add_argument("--data", type=Path, required=True, help="folder of clean training photos (CBSD432)")
+def add_arguments(p: argparse.ArgumentParser, *, data_required: bool = True) -> argparse.ArgumentParser:
+    """The options every restoration recipe takes (shared by ``python -m`` and ``gptstudio train``,
+    where ``--data`` may come from a settings file instead)."""
+    p.add_argument("--data", type=Path, required=data_required, help="folder of training photos")
     p.add_argument("--out", type=Path, default=None, help="where to write the exported .safetensors")
     p.add_argument("--run-dir", type=Path, default=None, help="checkpoint folder (default: user data)")
     minutes = float_option("minutes", 0, above=True)
