@@ -9,6 +9,7 @@ again redraws everything from the run's state.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QCloseEvent, QShowEvent
@@ -29,10 +30,16 @@ from gptstudio.app.train_events import RunState, format_bytes, format_seconds
 from gptstudio.app.train_form import TrainForm
 from gptstudio.app.train_run import TrainingFailed, TrainingRun
 from gptstudio.app.train_settings import (
+    CHECKPOINTS,
+    EVENTS_FILE,
     SETTINGS_FILE,
     TRAIN_TASKS,
+    check,
     last_run_settings,
+    latest_runs,
     load_settings,
+    run_dir,
+    save_settings,
     training_root,
 )
 from gptstudio.app.train_views import LossCurve, PreviewStrip
@@ -143,14 +150,14 @@ class TrainDialog(QDialog):
     def start(self) -> None:
         settings = self.form.settings()
         try:
-            settings.check()
+            check(settings)
         except GptStudioError as exc:
             self.status.setText(exc.message)
             self.status.setStyleSheet(WARN)
             return
         resume = False
-        run_dir = settings.run_dir()
-        if (run_dir / "events.jsonl").exists() or (run_dir / "checkpoints").is_dir():
+        folder = run_dir(settings)
+        if (folder / EVENTS_FILE).exists() or any((folder / CHECKPOINTS).glob("*")):
             choice = self._ask_existing(settings.name)
             if choice is None:
                 return
@@ -203,7 +210,7 @@ class TrainDialog(QDialog):
         )
         if path:
             try:
-                self.form.settings().save(path)
+                save_settings(self.form.settings(), path)
             except GptStudioError as exc:
                 error_dialog(self, exc)
 
@@ -243,7 +250,7 @@ class TrainDialog(QDialog):
             text += f" Sizes {w0}×{h0} to {w1}×{h1}."
         skipped = d.get("skipped") or []
         if skipped:
-            shown = "; ".join(f"{str(p).rsplit('/', 1)[-1]} ({why})" for p, why in skipped[:3])
+            shown = "; ".join(f"{Path(p).name} ({why})" for p, why in skipped[:3])
             more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
             text += f" <span style='color:#d9534f'>Skipped {len(skipped)}: {shown}{more}.</span>"
         self.data_label.setText(text)
@@ -330,7 +337,15 @@ def show_for(window: Any) -> TrainDialog:
             window.panel.refresh_tasks()  # the registry was re-read: the new model is in the lists
             window._notify(f"Training finished: the model “{model_id}” is ready in the task panel.", 15000)
 
+        def ended(status: str) -> None:
+            if status == "failed" and not (window.train_dialog and window.train_dialog.isVisible()):
+                window._notify("Training failed: Tools > Train… says why.", 30000)
+
         window.training.model_ready.connect(ready)
+        window.training.ended.connect(ended)
+        runs = latest_runs()
+        if runs:  # a run an earlier session kept going: show it again
+            window.training.attach(runs[0])
     if window.train_dialog is None:
         window.train_dialog = TrainDialog(window.training, window)
     dialog: TrainDialog = window.train_dialog

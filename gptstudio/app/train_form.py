@@ -1,6 +1,7 @@
 """The training dialog's form: folder, task, base model, preset, steps, name and the task's own
-few settings (noise and JPEG strength for restoration, trigger word and captions for a LoRA);
-whatever else a recipe has comes from the preset, so it is not shown.
+few settings (the kind of damage, or a folder of real damaged copies, for restoration; the trigger
+word for a LoRA, whose captions are the ``photo.txt`` files beside the photos); whatever else a
+recipe has comes from the preset, so it is not shown.
 
 The folder is listed on a background thread as soon as it is chosen or typed (listing only, no
 image is opened), so a wrong folder is said at once, before anything starts.
@@ -13,9 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -28,12 +27,16 @@ from PySide6.QtWidgets import (
 )
 
 from gptstudio.app.background import BackgroundRunner
-from gptstudio.app.train_settings import BASE_TASK, PRESETS, TRAIN_TASKS, TrainSettings
+from gptstudio.app.train_settings import (
+    DAMAGE_LABELS,
+    PRESET_LABELS,
+    TRAIN_TASKS,
+    Settings,
+    shown_settings,
+)
 from gptstudio.batch.discovery import IMAGE_EXTENSIONS
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.models import registry
-
-NOISE_KINDS = {"gaussian": "Gaussian", "camera": "Camera-like (brighter = noisier)"}
 
 
 def count_images(folder: str) -> tuple[int, int]:
@@ -66,12 +69,8 @@ class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.folder_edit = QLineEdit(objectName="trainFolder", placeholderText="A folder of your photos")
-        pick = QToolButton(text="…", objectName="trainFolderPick", toolTip="Choose the folder")
-        pick.clicked.connect(self._pick_folder)
-        folder_row = QHBoxLayout()
-        folder_row.setContentsMargins(0, 0, 0, 0)
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(pick)
+        self.folder_edit.setToolTip("The folder of photos to train on (sub-folders too)")
+        folder_row = _with_picker(self.folder_edit, lambda: self._pick(self.folder_edit))
         self.folder_note = QLabel(objectName="trainFolderNote", wordWrap=True)
         self.task_combo = QComboBox(objectName="trainTask")
         for task, label in TRAIN_TASKS.items():
@@ -79,7 +78,7 @@ class TrainForm(QWidget):
         self.base_combo = QComboBox(objectName="trainBase")
         self.base_combo.setToolTip("The installed model the fine-tune starts from")
         self.preset_combo = QComboBox(objectName="trainPreset")
-        for preset, label in PRESETS.items():
+        for preset, label in PRESET_LABELS.items():
             self.preset_combo.addItem(label, preset)
         self.preset_combo.setCurrentIndex(1)
         self.steps_spin = QSpinBox(objectName="trainSteps", minimum=0, maximum=1_000_000, singleStep=100)
@@ -89,31 +88,33 @@ class TrainForm(QWidget):
         self.name_edit.setToolTip("Names the new model and its run folder")
 
         # the task's own settings: only the current task's rows are visible
-        self.noise_combo = QComboBox(objectName="trainNoise")
-        for kind, label in NOISE_KINDS.items():
-            self.noise_combo.addItem(label, kind)
-        self.noise_spin = QDoubleSpinBox(objectName="trainNoiseStrength", minimum=1, maximum=75, decimals=0)
-        self.noise_spin.setToolTip("How strong the synthetic noise is (σ on the 0–255 scale)")
-        self.jpeg_spin = QSpinBox(objectName="trainJpegQuality", minimum=5, maximum=95)
-        self.jpeg_spin.setToolTip("Lowest JPEG quality the degradations use: lower = heavier artefacts")
-        self.trigger_edit = QLineEdit(objectName="trainTrigger", placeholderText="e.g. sks dog")
-        self.trigger_edit.setToolTip(
-            "A word that calls up what you trained, used for images without a caption"
+        self.damage_combo = QComboBox(objectName="trainDamage")
+        for name, label in DAMAGE_LABELS.items():
+            self.damage_combo.addItem(label, name)
+        self.damage_combo.setToolTip("The damage the photos are taught to remove, made up on the fly")
+        self.damaged_edit = QLineEdit(objectName="trainDamaged", placeholderText="optional")
+        self.damaged_edit.setToolTip(
+            "Real pairs instead: a folder of damaged copies, matched to the photos by relative path"
         )
-        self.captions_check = QCheckBox(
-            "Use captions beside the images (photo.txt)", objectName="trainCaptions"
+        damaged_row = QWidget()
+        damaged_row.setLayout(_with_picker(self.damaged_edit, lambda: self._pick(self.damaged_edit)))
+        self.trigger_edit = QLineEdit(objectName="trainTrigger", placeholderText="e.g. sks dog")
+        self.trigger_edit.setToolTip("Stands for your subject in prompts; used for photos without a caption")
+        self.captions_note = QLabel(
+            "Captions: photo.txt beside photo.jpg. Photos without one use the trigger word.",
+            objectName="trainCaptionsNote",
+            wordWrap=True,
         )
         self.task_box = QGroupBox(objectName="trainTaskBox")
         self.task_rows = QFormLayout(self.task_box)
-        self._option_rows = {
-            "noise": ("Noise", self.noise_combo),
-            "noise_strength": ("Noise strength", self.noise_spin),
-            "jpeg_quality": ("JPEG quality", self.jpeg_spin),
-            "trigger": ("Trigger word", self.trigger_edit),
-            "captions": ("", self.captions_check),
+        #: setting -> (label, widget); a task shows the rows of its settings
+        self._option_rows: dict[str, tuple[tuple[str, QWidget], ...]] = {
+            "damage": (("Damage", self.damage_combo), ("Or real pairs", damaged_row)),
+            "trigger": (("Trigger word", self.trigger_edit), ("", self.captions_note)),
         }
-        for label, widget in self._option_rows.values():
-            self.task_rows.addRow(label, widget)
+        for rows in self._option_rows.values():
+            for label, widget in rows:
+                self.task_rows.addRow(label, widget)
 
         form = QFormLayout(self)
         form.addRow("Folder", folder_row)
@@ -134,17 +135,14 @@ class TrainForm(QWidget):
         self.folder_ok = False
         self.folder_edit.textChanged.connect(self._folder_typed)
         self.task_combo.currentIndexChanged.connect(self._task_changed)
-        self._set_defaults("denoise")
         self._task_changed()
 
     # --- the folder ---------------------------------------------------------------------------------
 
-    def _pick_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Folder of images to train on", self.folder_edit.text()
-        )
+    def _pick(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, edit.toolTip() or "Choose a folder", edit.text())
         if folder:
-            self.folder_edit.setText(folder)
+            edit.setText(folder)
 
     def _folder_typed(self) -> None:
         self.folder_ok = False
@@ -188,9 +186,10 @@ class TrainForm(QWidget):
     def _task_changed(self) -> None:
         task = self.task()
         self.refresh_models()
-        shown = set(TrainSettings(task=task).task_options())
-        for key, (_label, widget) in self._option_rows.items():
-            self.task_rows.setRowVisible(widget, key in shown)
+        shown = set(shown_settings(task))
+        for key, rows in self._option_rows.items():
+            for _label, widget in rows:
+                self.task_rows.setRowVisible(widget, key in shown)
         self.task_box.setVisible(bool(shown))
         self.task_box.setTitle(f"{TRAIN_TASKS[task].split(' (')[0]} settings")
         if not self.name_edit.isModified() and self.folder_edit.text():
@@ -201,7 +200,7 @@ class TrainForm(QWidget):
         current = self.base_combo.currentData()
         self.base_combo.clear()
         try:
-            models = registry.models_for(BASE_TASK[self.task()])
+            models = registry.models_for(self.task())
         except InvalidRequestError:
             models = []
         for info in models:
@@ -217,60 +216,44 @@ class TrainForm(QWidget):
         safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder).strip("-.") or "photos"
         return f"{self.task()}-{safe}"[:64]
 
-    def _set_defaults(self, task: str) -> None:
-        defaults = TrainSettings(task=task).task_options()
-        for key, value in TrainSettings(task="denoise").task_options().items():
-            defaults.setdefault(key, value)
-        for key, value in TrainSettings(task="restore").task_options().items():
-            defaults.setdefault(key, value)
-        for key, value in TrainSettings(task="lora").task_options().items():
-            defaults.setdefault(key, value)
-        self._set_options(defaults)
-
-    def _set_options(self, options: dict[str, object]) -> None:
-        if "noise" in options:
-            index = self.noise_combo.findData(options["noise"])
-            self.noise_combo.setCurrentIndex(max(index, 0))
-        if "noise_strength" in options:
-            self.noise_spin.setValue(float(options["noise_strength"]))  # type: ignore[arg-type]
-        if "jpeg_quality" in options:
-            self.jpeg_spin.setValue(int(options["jpeg_quality"]))  # type: ignore[call-overload]
-        if "trigger" in options:
-            self.trigger_edit.setText(str(options["trigger"]))
-        if "captions" in options:
-            self.captions_check.setChecked(bool(options["captions"]))
-
     # --- settings in and out ------------------------------------------------------------------------
 
-    def settings(self) -> TrainSettings:
-        options = {
-            "noise": self.noise_combo.currentData(),
-            "noise_strength": self.noise_spin.value(),
-            "jpeg_quality": self.jpeg_spin.value(),
-            "trigger": self.trigger_edit.text().strip(),
-            "captions": self.captions_check.isChecked(),
-        }
-        result = TrainSettings(
-            task=self.task(),
+    def settings(self) -> Settings:
+        task = self.task()
+        shown = shown_settings(task)
+        return Settings(
+            task=task,
             data=self.folder_edit.text().strip(),
-            base=str(self.base_combo.currentData() or ""),
-            preset=str(self.preset_combo.currentData()),
-            steps=self.steps_spin.value(),
             name=self.name_edit.text().strip(),
-            options=options,
+            base=str(self.base_combo.currentData() or "") or None,
+            preset=str(self.preset_combo.currentData()),
+            steps=self.steps_spin.value() or None,
+            damage=str(self.damage_combo.currentData()),
+            damaged=(self.damaged_edit.text().strip() or None) if "damage" in shown else None,
+            trigger=(self.trigger_edit.text().strip() or None) if "trigger" in shown else None,
         )
-        result.options = result.task_options()
-        return result
 
-    def set_settings(self, settings: TrainSettings) -> None:
-        index = self.task_combo.findData(settings.task)
-        self.task_combo.setCurrentIndex(max(index, 0))
-        base = self.base_combo.findData(settings.base)
+    def set_settings(self, settings: Settings) -> None:
+        """Show ``settings``; what the form does not show (crop, learning rate…) is not kept."""
+        self.task_combo.setCurrentIndex(max(self.task_combo.findData(settings.task), 0))
+        base = self.base_combo.findData(settings.base or "")
         if base >= 0:
             self.base_combo.setCurrentIndex(base)
         self.preset_combo.setCurrentIndex(max(self.preset_combo.findData(settings.preset), 0))
-        self.steps_spin.setValue(settings.steps)
+        self.steps_spin.setValue(settings.steps or 0)
         self.name_edit.setText(settings.name)
         self.name_edit.setModified(True)  # a loaded name is the person's choice: keep it
-        self._set_options(settings.task_options())
+        self.damage_combo.setCurrentIndex(max(self.damage_combo.findData(settings.damage), 0))
+        self.damaged_edit.setText(settings.damaged or "")
+        self.trigger_edit.setText(settings.trigger or "")
         self.folder_edit.setText(settings.data)
+
+
+def _with_picker(edit: QLineEdit, pick: object) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    button = QToolButton(text="…", objectName=f"{edit.objectName()}Pick", toolTip="Choose a folder")
+    button.clicked.connect(pick)
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row

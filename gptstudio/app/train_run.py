@@ -27,11 +27,17 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from gptstudio.app.train_events import ENDED, LIVE, EventTail, RunState, read_all
 from gptstudio.app.train_settings import (
+    CHECKPOINTS,
     CONTROL_FILE,
     EVENTS_FILE,
     LOG_FILE,
     SETTINGS_FILE,
-    TrainSettings,
+    Settings,
+    arguments,
+    check,
+    load_settings,
+    run_dir,
+    save_settings,
 )
 from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.errors import GptStudioError, InvalidRequestError
@@ -84,6 +90,35 @@ def _spawn(command: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
+class Detached:
+    """A trainer an earlier session of the editor left running ("Keep running"): watched by its
+    process id, as :class:`subprocess.Popen` would be, except that its exit code is unknown."""
+
+    UNKNOWN = -1
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None if pid_alive(self.pid) else self.UNKNOWN
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` alive? POSIX only: on Windows ``os.kill`` would end it, so no."""
+    if sys.platform == "win32" or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # Linux: a zombie (ended, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _log_tail(path: Path, lines: int = 12) -> str:
     try:
         with path.open("rb") as handle:
@@ -106,9 +141,9 @@ class TrainingRun(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.settings: TrainSettings | None = None
+        self.settings: Settings | None = None
         self.state = RunState()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | Detached | None = None
         self.detached = False
         #: The last command line started (the tests check ``--resume`` on it).
         self.command: list[str] = []
@@ -123,29 +158,29 @@ class TrainingRun(QObject):
         return self.process is not None and self.process.poll() is None
 
     def run_dir(self) -> Path | None:
-        return self.settings.run_dir() if self.settings else None
+        return run_dir(self.settings) if self.settings else None
 
     def can_resume(self) -> bool:
         """A stopped run that left a checkpoint continues where it was (Resume)."""
         if self.running() or self.settings is None or self.state.status not in ("cancelled", "failed"):
             return False
-        checkpoints = self.settings.run_dir() / "checkpoints"
+        checkpoints = run_dir(self.settings) / CHECKPOINTS
         return bool(self.state.checkpoint) or (checkpoints.is_dir() and any(checkpoints.iterdir()))
 
     # --- starting --------------------------------------------------------------------------------------
 
-    def start(self, settings: TrainSettings, resume: bool = False) -> None:
+    def start(self, settings: Settings, resume: bool = False) -> None:
         """Start ``gptstudio train`` for ``settings`` (raises a :class:`GptStudioError` when it cannot)."""
         if self.running():
             raise InvalidRequestError("A training run is already going: pause or cancel it first.")
-        settings.check()
-        run = settings.run_dir()
+        check(settings)
+        run = run_dir(settings)
         try:
             run.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InvalidRequestError(f"Cannot create the run folder {run}: {exc.strerror or exc}.") from exc
         events, control = run / EVENTS_FILE, run / CONTROL_FILE
-        settings.save(run / SETTINGS_FILE)
+        save_settings(settings, run / SETTINGS_FILE)  # the trainer writes it too, the same way
         atomic_write_bytes(control, b"run")
         if resume and self.settings is not None and self.settings.name == settings.name:
             self.state.status, self.state.error = "resuming", None  # the curve so far stays
@@ -159,7 +194,7 @@ class TrainingRun(QObject):
         self._tail = EventTail(events)
         if resume:
             self._tail.offset = events.stat().st_size if events.exists() else 0
-        command = trainer_command(settings.arguments(events, control, resume))
+        command = trainer_command(arguments(settings, events, control, resume))
         self.command = command
         try:
             self.process = _spawn(command, run, run / LOG_FILE)
@@ -168,11 +203,33 @@ class TrainingRun(QObject):
             self.state.error = f"Could not start the trainer: {exc.strerror or exc}."
             self.changed.emit()
             raise GptStudioError(self.state.error) from exc
-        with contextlib.suppress(OSError):
-            (run / PID_FILE).write_text(str(self.process.pid))
+        with contextlib.suppress(GptStudioError):  # only re-attaching a kept run needs it
+            atomic_write_bytes(run / PID_FILE, str(self.process.pid).encode())
         self.detached = False
         self._timer.start()
         self.changed.emit()
+
+    def attach(self, folder: Path) -> bool:
+        """Watch a run an earlier session kept running, if its trainer is still alive."""
+        if self.running():
+            return False
+        try:
+            pid = int((folder / PID_FILE).read_text().strip())
+            settings = load_settings(folder / SETTINGS_FILE)
+        except (OSError, ValueError, GptStudioError):
+            return False
+        events = folder / EVENTS_FILE
+        state = read_all(events)
+        if state.status in ENDED or not pid_alive(pid):
+            return False
+        self.settings, self.state = settings, state
+        self.process = Detached(pid)
+        self._tail = EventTail(events)
+        self._tail.offset = events.stat().st_size if events.exists() else 0
+        self.detached = False  # watched again: closing the editor asks again
+        self._timer.start()
+        self.changed.emit()
+        return True
 
     def resume(self) -> None:
         """Paused: carry on. Cancelled or crashed: start again from the last checkpoint."""
@@ -233,7 +290,8 @@ class TrainingRun(QObject):
             state.status = "failed"
             run = self.run_dir()
             log = _log_tail(run / LOG_FILE) if run else ""
-            state.error = f"The trainer stopped unexpectedly (exit code {code})." + (
+            how = "exit code unknown" if code == Detached.UNKNOWN else f"exit code {code}"
+            state.error = f"The trainer stopped unexpectedly ({how})." + (
                 f"\n\nIts last output:\n{log}" if log else ""
             )
         self.changed.emit()

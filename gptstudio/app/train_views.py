@@ -27,6 +27,7 @@ class LossCurve(pg.PlotWidget):
         item = self.getPlotItem()
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
+        item.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" over 5·10² reads badly
         item.setLogMode(x=False, y=True)
         item.showGrid(x=True, y=True, alpha=0.2)
         item.hideButtons()
@@ -125,8 +126,10 @@ class PreviewStrip(QWidget):
         holder = QWidget()  # picture above, caption below
         lay = QVBoxLayout(holder)
         lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
         lay.addWidget(cell)
         lay.addWidget(box)
+        lay.addStretch(1)  # the caption stays under its picture, however tall the strip is
         holder.setObjectName("previewItem")
         holder.setProperty("caption", caption)
         return holder

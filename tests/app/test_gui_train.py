@@ -4,6 +4,7 @@ the events/control contract of ``gptstudio train`` in a fraction of a second per
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
 from gptstudio.app import train_run
-from gptstudio.app.train_settings import CONTROL_FILE, TrainSettings, training_root
+from gptstudio.app.train_settings import CONTROL_FILE, Settings, arguments, training_root
 
 FAKE = Path(__file__).with_name("fake_trainer.py")
 
@@ -159,24 +160,29 @@ def test_settings_save_and_load_round_trip(qtbot, window, photos: Path, tmp_path
     dialog = open_train(qtbot, window)
     fill(qtbot, dialog, photos, "archive-fix")
     dialog.form.task_combo.setCurrentIndex(dialog.form.task_combo.findData("restore"))
-    assert dialog.form.jpeg_spin.isVisible() and not dialog.form.trigger_edit.isVisible()
-    dialog.form.jpeg_spin.setValue(15)
+    assert dialog.form.damage_combo.isVisible() and not dialog.form.trigger_edit.isVisible()
+    dialog.form.damage_combo.setCurrentIndex(dialog.form.damage_combo.findData("jpeg"))
     dialog.form.preset_combo.setCurrentIndex(dialog.form.preset_combo.findData("best"))
     dialog.form.steps_spin.setValue(300)
     saved = tmp_path / "mine.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(saved), ""))
     click(qtbot, dialog.save_button)
     # change everything, then load it back
-    dialog.form.task_combo.setCurrentIndex(dialog.form.task_combo.findData("lora"))
-    assert dialog.form.trigger_edit.isVisible() and not dialog.form.jpeg_spin.isVisible()
+    dialog.form.task_combo.setCurrentIndex(dialog.form.task_combo.findData("generate"))
+    assert dialog.form.trigger_edit.isVisible() and not dialog.form.damage_combo.isVisible()
+    assert "photo.txt" in dialog.form.captions_note.text()
     fill(qtbot, dialog, tmp_path, "other")
     dialog.form.steps_spin.setValue(5)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(saved), ""))
     click(qtbot, dialog.load_button)
     s = dialog.form.settings()
     assert (s.task, s.data, s.preset, s.steps, s.name) == ("restore", str(photos), "best", 300, "archive-fix")
-    assert s.options["jpeg_quality"] == 15
-    assert dialog.form.jpeg_spin.isVisible()
+    assert s.damage == "jpeg" and s.damaged is None and s.trigger is None
+    assert dialog.form.damage_combo.isVisible()
+    # the same file is what `gptstudio train --settings FILE` reads
+    from gptstudio.training.runs import load_settings
+
+    assert load_settings(saved) == s
 
 
 def test_a_damaged_settings_file_says_so(qtbot, window, tmp_path: Path, monkeypatch) -> None:
@@ -187,7 +193,7 @@ def test_a_damaged_settings_file_says_so(qtbot, window, tmp_path: Path, monkeypa
     click(qtbot, dialog.load_button)
     qtbot.waitUntil(lambda: _visible_box("errorDialog") is not None, timeout=5000)
     box = _visible_box("errorDialog")
-    assert "not a training settings file" in box.informativeText()
+    assert "bad.json cannot be read" in box.informativeText()
     box.close()
 
 
@@ -267,13 +273,8 @@ def test_the_new_model_appears_in_the_task_panel(
     assert "my-denoiser" in window.statusBar().currentMessage()
 
 
-@pytest.mark.parametrize("choice", ["Stop training", "Keep running"])
-def test_closing_the_editor_while_training_asks(
-    qtbot, window, fake_trainer, photos: Path, choice: str
-) -> None:
-    start(qtbot, window, photos)
-    run = window.training
-    proc = fake_trainer[-1]
+def close_window_answering(window, choice: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Close the window like a person and press ``choice`` in the "training running" question."""
     answered: list[str] = []
 
     def answer() -> None:
@@ -282,23 +283,45 @@ def test_closing_the_editor_while_training_asks(
             QTimer.singleShot(20, answer)
             return
         answered.append(box.text())
-        button = next(b for b in box.findChildren(QPushButton) if b.text() == choice)
-        button.click()
+        next(b for b in box.findChildren(QPushButton) if b.text() == choice).click()
 
     QTimer.singleShot(0, answer)
     window.close()
+    return answered
+
+
+def test_closing_the_editor_can_stop_the_training(qtbot, window, fake_trainer, photos) -> None:
+    start(qtbot, window, photos)
+    answered = close_window_answering(window, "Stop training")
     assert answered and "training run is going" in answered[0]
-    control = training_root() / "cam" / CONTROL_FILE
-    if choice == "Stop training":
-        assert control.read_text() == "cancel"
-        proc.wait(20)
-        events = (training_root() / "cam" / "events.jsonl").read_text()
-        assert '"event": "cancelled"' in events  # it checkpointed and stopped: Resume can continue it
-    else:
-        assert run.detached and proc.poll() is None  # still training after the editor closed
-        assert control.read_text() == "run"
-        control.write_text("cancel")  # end it ourselves: the test must leave nothing running
-        proc.wait(20)
+    assert (training_root() / "cam" / CONTROL_FILE).read_text() == "cancel"
+    fake_trainer[-1].wait(20)
+    events = (training_root() / "cam" / "events.jsonl").read_text()
+    assert '"event": "cancelled"' in events  # it checkpointed and stopped: Resume can continue it
+
+
+def test_a_run_kept_going_is_shown_again_next_time(qtbot, window, fake_trainer, photos) -> None:
+    from gptstudio.app.main_window import MainWindow
+
+    start(qtbot, window, photos)
+    proc = fake_trainer[-1]
+    assert close_window_answering(window, "Keep running")
+    assert window.training.detached and proc.poll() is None  # training on after the editor closed
+    assert (training_root() / "cam" / CONTROL_FILE).read_text() == "run"
+    later = MainWindow()  # the next start of the editor
+    later.show()
+    try:
+        dialog = open_train(qtbot, later)
+        assert dialog.run.running() and dialog.run.state.status == "running"
+        assert dialog.curve.point_count() >= 3  # the curve so far, read back from its event file
+        before = dialog.run.state.step
+        qtbot.waitUntil(lambda: dialog.run.state.step > before + 2, timeout=20000)
+        cancel_and_wait(qtbot, dialog)  # its controls work: the cancel reached the old trainer
+        assert proc.wait(20) == 0
+    finally:
+        later.shutdown()
+        later.close()
+        later.deleteLater()
 
 
 def _visible_box(name: str) -> QMessageBox | None:
@@ -309,10 +332,48 @@ def _visible_box(name: str) -> QMessageBox | None:
 
 
 def test_settings_turn_into_the_train_command() -> None:
-    s = TrainSettings(task="lora", data="/p", base="tiny-flux", preset="quick", steps=0, name="dog")
-    s.options = {"trigger": "sks dog", "captions": False, "jpeg_quality": 5}
-    args = s.arguments(Path("/r/events.jsonl"), Path("/r/control"), resume=True)
-    assert args[:2] == ["train", "--task"]
-    assert "--steps" not in args and "--jpeg-quality" not in args and "--captions" not in args
-    assert args[args.index("--trigger") + 1] == "sks dog" and args[-3:] != ["--resume"]
-    assert "--resume" in args and args[args.index("--events") + 1] == str(Path("/r/events.jsonl"))
+    s = Settings(task="generate", data="/p", name="dog", base="tiny-flux", preset="quick", trigger="sks dog")
+    args = arguments(s, Path("/r/events.jsonl"), Path("/r/control"), resume=True)
+    assert args[:3] == ["train", "--task", "generate"]
+    assert "--steps" not in args and "--damage" not in args  # the preset's steps; damage is not a LoRA's
+    assert args[args.index("--trigger") + 1] == "sks dog"
+    assert args[args.index("--events") + 1] == str(Path("/r/events.jsonl")) and args[-1] == "--resume"
+    r = Settings(task="denoise", data="/p", name="cam", steps=300, damage="camera")
+    args = arguments(r, Path("e"), Path("c"))
+    assert args[args.index("--damage") + 1] == "camera" and args[args.index("--steps") + 1] == "300"
+    assert "--base" not in args and "--resume" not in args and "--trigger" not in args
+
+
+BUNDLE_CHILD = """
+import importlib.abc, sys
+EXCLUDED = {excluded!r}
+
+class LeftOut(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == e or name.startswith(e + ".") for e in EXCLUDED):
+            raise ModuleNotFoundError(f"No module named {{name!r}} (left out of the bundle)", name=name)
+        return None
+
+sys.meta_path.insert(0, LeftOut())
+from gptstudio.app import create_window
+app, window = create_window([])
+dialog = window.show_train()
+dialog.curve.set_points([1, 2], [0.5, 0.25])
+print("points", dialog.curve.point_count())
+window.shutdown()
+"""
+
+
+def test_the_dialog_opens_without_what_the_bundle_leaves_out(tmp_path: Path) -> None:
+    """The bundle leaves Qt modules out (QtTest, which pyqtgraph imports only if present): the dialog
+    must open and draw without them (the bundle's build takes too long for a test)."""
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from test_packaging_spec import spec_excludes
+
+    child = BUNDLE_CHILD.format(excluded=spec_excludes())
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GPTSTUDIO_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "points 2" in done.stdout
