@@ -91,8 +91,28 @@ def load_base(base: str, store: Store) -> tuple[torch.nn.Module, str]:
         net = desc.model.float()
         for p in net.parameters():
             p.requires_grad_(True)
+        _check_trainable(net, base, model.architecture)
         return net, "spandrel"
     raise ModelError(f"'{base}' is a {model.engine} model; it cannot be fine-tuned for restoration.")
+
+
+def _check_trainable(net: torch.nn.Module, base: str, architecture: str) -> None:
+    """One forward and backward on a small picture: a network that needs other inputs (DRUNet's
+    noise map) or returns another size cannot learn picture -> picture here."""
+    x = torch.rand(1, 3, 32, 32)
+    try:
+        y = net.train()(x)
+        ok = isinstance(y, torch.Tensor) and y.shape == x.shape
+        if ok:
+            y.mean().backward()
+    except (RuntimeError, ValueError, TypeError):
+        ok = False
+    net.zero_grad(set_to_none=True)
+    if not ok:
+        raise ModelError(
+            f"'{base}' ({architecture}) cannot be fine-tuned here: only restoration networks that take a "
+            "picture and return one of the same size can."
+        )
 
 
 def _pairs_draw(items: list[Item], crop: int, batch: int) -> Any:

@@ -190,3 +190,22 @@ def test_two_processes_with_gloo_split_the_data_and_agree(tmp_path: Path) -> Non
     assert len(ckpt["np_rng"]) == 2 and ckpt["np_rng"][0] != ckpt["np_rng"][1]
     # The averaged gradients moved the weights away from the common start.
     assert not torch.equal(r0["model"]["0.weight"], Tiny().modules["model"][0].weight.detach())
+
+
+def test_the_estimate_measures_real_steps_undoes_them_and_warns_when_memory_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gptstudio.training import estimate as estimate_module
+
+    plain = Loop(Tiny(), _config(tmp_path / "a", 6, accumulate=2)).run()
+    loop = Loop(Tiny(), _config(tmp_path / "b", 6, accumulate=2))
+    est = estimate_module.estimate(loop, 6)
+    assert est.seconds_per_step > 0 and est.total_seconds == pytest.approx(6 * est.seconds_per_step)
+    assert est.fits and est.warning is None and est.memory_bytes > 0 and est.device == "cpu"
+    after = loop.run()
+    for a, b in zip(plain.ema.state_dict().values(), after.ema.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    monkeypatch.setattr(estimate_module, "_available_cpu", lambda: 1_000_000)
+    short = estimate_module.estimate(Loop(Tiny(), _config(tmp_path / "c", 6)), 6)
+    assert not short.fits and "will probably not fit" in short.warning and "quick preset" in short.warning
+    assert "WARNING" in short.describe()
