@@ -9,12 +9,16 @@ Layout we write (OpenRaster 0.0.6):
 - ``mimetype`` first, stored uncompressed, holding ``image/openraster`` (how a reader sniffs it);
 - ``stack.xml``: three layers, top first — ``Mask`` (hidden, a red tint whose alpha is the mask),
   ``Image`` (the current pixels, visible), ``Original`` (hidden, the pixels as opened);
-- ``data/*.png``: the layers, in the image's own bit depth (a 16-bit photo stays 16-bit);
+- ``data/*.png``: the layers, in the image's own bit depth (a 16-bit photo stays 16-bit), the
+  mask cropped to its painted box and placed by the layer's ``x``/``y`` (an inpaint mask is
+  usually a small part of a big photo);
 - ``Thumbnails/thumbnail.png`` (at most 256 px) and ``mergedimage.png`` (what is visible: the image);
 - ``gptstudio/document.json``: our history and parameters, and which layer is which. Other
   programs ignore it (and drop it when they re-save: the file then opens as a plain image).
 
-Qt-free, so autosave can write it from a plain thread and the CLI or tests can read it.
+Qt-free, so autosave can write it from a plain thread and the CLI or tests can read it. The image
+layers are encoded in steps (:mod:`gptstudio.core.png_steps`) with a ``checkpoint`` between them,
+where the autosave waits while the window is busy.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,9 @@ from PIL import Image
 
 from gptstudio.core.atomic import atomic_write
 from gptstudio.core.errors import ImageReadError, ImageWriteError
-from gptstudio.core.imageio import ImageData, encode_image, load_image, to_uint8
+from gptstudio.core.imageio import ImageData, load_image, to_uint8
+from gptstudio.core.masks import nonzero_box
+from gptstudio.core.png_steps import encode_png
 
 MIMETYPE = b"image/openraster"
 JSON_ENTRY = "gptstudio/document.json"
@@ -88,18 +95,26 @@ def _thumbnail_png(image: ImageData) -> bytes:
     return buf.getvalue()
 
 
-def _stack_xml(width: int, height: int, layers: list[tuple[str, str, bool]]) -> bytes:
+#: A layer in stack.xml: name, src, visible, and its top-left corner on the canvas.
+Layer = tuple[str, str, bool, tuple[int, int]]
+#: ``cache`` entries: id(image) -> (image, zlib level, its PNG).
+PngCache = dict[int, tuple[ImageData, int, bytes]]
+#: Called between encoding steps; the autosave waits in it while the window is busy.
+Checkpoint = Callable[[], None] | None
+
+
+def _stack_xml(width: int, height: int, layers: list[Layer]) -> bytes:
     root = ET.Element("image", {"version": "0.0.6", "w": str(width), "h": str(height)})
     stack = ET.SubElement(root, "stack")
-    for name, src, visible in layers:  # first child is the top of the stack
+    for name, src, visible, (x, y) in layers:  # first child is the top of the stack
         ET.SubElement(
             stack,
             "layer",
             {
                 "name": name,
                 "src": src,
-                "x": "0",
-                "y": "0",
+                "x": str(x),
+                "y": str(y),
                 "opacity": "1.0",
                 "visibility": "visible" if visible else "hidden",
                 "composite-op": "svg:src-over",
@@ -108,38 +123,59 @@ def _stack_xml(width: int, height: int, layers: list[tuple[str, str, bool]]) -> 
     return b"<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="utf-8")
 
 
+def _cached_png(
+    image: ImageData, level: int, cache: PngCache | None, keep: tuple[ImageData, ...], checkpoint: Checkpoint
+) -> bytes:
+    """``image``'s PNG, from ``cache`` when this very image was encoded before at this level.
+
+    Why: the original never changes in a session, and the current image often has not changed
+    since the last autosave (only the mask or the history did); a 24-MP layer costs seconds.
+    Entries for images other than ``keep`` are dropped, so the cache holds at most two PNGs. Save
+    and autosave share one cache from two threads without a lock: each step is one dict operation
+    (atomic under the GIL), and at worst both encode the same image once.
+    """
+    hit = cache.get(id(image)) if cache is not None else None
+    if hit is not None and hit[0] is image and hit[1] == level:
+        return hit[2]
+    png = encode_png(image, level=level, checkpoint=checkpoint)
+    if cache is not None:
+        for key, (cached, _, _) in list(cache.items()):
+            if not any(cached is img for img in keep):
+                cache.pop(key, None)
+        cache[id(image)] = (image, level, png)
+    return png
+
+
 def encode_ora(
     image: ImageData,
     original: ImageData | None = None,
     mask: np.ndarray | None = None,
     meta: dict[str, Any] | None = None,
     *,
-    cache: dict[int, tuple[ImageData, bytes]] | None = None,
+    cache: PngCache | None = None,
+    level: int = 6,
+    checkpoint: Checkpoint = None,
 ) -> list[tuple[str, bytes, int]]:
     """Every zip entry as (name, bytes, compression); :func:`write_ora` puts them on disk.
 
-    ``cache`` (id -> (image, png)) lets autosave skip re-encoding an original it already wrote:
-    the original never changes in a session, and a 24-MP PNG costs seconds.
+    ``cache`` (see :func:`_cached_png`) lets a save skip re-encoding layers it already encoded;
+    ``level`` is zlib's (autosave uses 1: a third of the time for a few percent more bytes);
+    ``checkpoint()`` is called between encoding steps.
     """
     if mask is not None and mask.shape != (image.height, image.width):
         h, w = mask.shape[:2]
         raise ImageWriteError(f"The mask is {w}×{h}, the image {image.width}×{image.height}.")
-    image_png = encode_image(image, "PNG")
     original = original if original is not None else image
-    if original is image:
-        original_png = image_png
-    elif cache is not None and id(original) in cache and cache[id(original)][0] is original:
-        original_png = cache[id(original)][1]
-    else:
-        original_png = encode_image(original, "PNG")
-        if cache is not None:
-            cache.clear()
-            cache[id(original)] = (original, original_png)
-    layers = [("Image", IMAGE_SRC, True), ("Original", ORIGINAL_SRC, False)]
+    keep = (image, original)
+    image_png = _cached_png(image, level, cache, keep, checkpoint)
+    original_png = image_png if original is image else _cached_png(original, level, cache, keep, checkpoint)
+    layers: list[Layer] = [("Image", IMAGE_SRC, True, (0, 0)), ("Original", ORIGINAL_SRC, False, (0, 0))]
     entries: list[tuple[str, bytes, int]] = []
-    if mask is not None and mask.any():
-        layers.insert(0, ("Mask", MASK_SRC, False))
-        entries.append((MASK_SRC, encode_mask_png(mask), zipfile.ZIP_STORED))
+    box = nonzero_box(mask) if mask is not None else None
+    if mask is not None and box is not None:
+        y0, y1, x0, x1 = box
+        layers.insert(0, ("Mask", MASK_SRC, False, (x0, y0)))
+        entries.append((MASK_SRC, encode_mask_png(mask[y0:y1, x0:x1]), zipfile.ZIP_STORED))
     doc = {
         **(meta or {}),
         "format": FORMAT_NAME,
@@ -173,10 +209,12 @@ def write_ora(
     mask: np.ndarray | None = None,
     meta: dict[str, Any] | None = None,
     *,
-    cache: dict[int, tuple[ImageData, bytes]] | None = None,
+    cache: PngCache | None = None,
+    level: int = 6,
+    checkpoint: Checkpoint = None,
 ) -> Path:
     """Write an .ora atomically: the old file stays intact until the new one is complete."""
-    entries = encode_ora(image, original, mask, meta, cache=cache)
+    entries = encode_ora(image, original, mask, meta, cache=cache, level=level, checkpoint=checkpoint)
 
     def write(handle: Any) -> None:
         with zipfile.ZipFile(handle, "w") as zf:
@@ -185,6 +223,8 @@ def write_ora(
                 info.compress_type = compression
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
+                if checkpoint is not None:
+                    checkpoint()
 
     atomic_write(path, write)
     return Path(path)
@@ -258,11 +298,22 @@ def _read(zf: zipfile.ZipFile, label: str, max_megapixels: float | None) -> OraD
                 raise ImageReadError(f"{label}: the layer {src} cannot be read ({exc}).") from exc
 
         if meta.get("format") == FORMAT_NAME and isinstance(meta.get("layers"), dict):
-            return _ours(meta, layer, label)
+            return _ours(meta, layer, label, _offsets(root, label))
         return OraDocument(*(2 * [_foreign(root, names, layer, label)]))
 
 
-def _ours(meta: dict[str, Any], layer: Any, label: str) -> OraDocument:
+def _offsets(root: ET.Element, label: str) -> dict[str, tuple[int, int]]:
+    """Each layer's top-left corner on the canvas, by its src (OpenRaster's x and y)."""
+    out: dict[str, tuple[int, int]] = {}
+    for el in root.iter("layer"):
+        try:
+            out[el.get("src", "")] = (int(el.get("x", "0")), int(el.get("y", "0")))
+        except ValueError as exc:
+            raise ImageReadError(f"{label} is damaged: a layer's position is not a number ({exc}).") from exc
+    return out
+
+
+def _ours(meta: dict[str, Any], layer: Any, label: str, offsets: dict[str, tuple[int, int]]) -> OraDocument:
     srcs = meta["layers"]
     image: ImageData = layer(srcs.get("image") or IMAGE_SRC)
     original = layer(srcs["original"]) if srcs.get("original") else image
@@ -270,9 +321,12 @@ def _ours(meta: dict[str, Any], layer: Any, label: str) -> OraDocument:
     if srcs.get("mask"):
         m = layer(srcs["mask"])
         plane = m.alpha if m.alpha is not None else m.rgb.mean(axis=2)
-        mask = to_uint8(plane)
-        if mask.shape != (image.height, image.width):
-            raise ImageReadError(f"{label} is damaged: the mask layer's size differs from the image.")
+        x, y = offsets.get(srcs["mask"], (0, 0))
+        h, w = plane.shape
+        if x < 0 or y < 0 or x + w > image.width or y + h > image.height:
+            raise ImageReadError(f"{label} is damaged: the mask layer lies outside the image.")
+        mask = np.zeros((image.height, image.width), np.uint8)
+        mask[y : y + h, x : x + w] = to_uint8(plane)
     params = meta.get("params")
     if isinstance(params, dict):  # Reuse parameters reads them off the original
         from dataclasses import replace

@@ -173,3 +173,35 @@ def test_our_json_pointing_at_a_missing_layer(tmp_path: Path) -> None:
     )
     with pytest.raises(ImageReadError, match="missing"):
         read_ora(path)
+
+
+def test_mask_layer_holds_only_the_painted_box(tmp_path: Path) -> None:
+    """A small mask on a big canvas is stored as its box, placed by the layer's x/y (as Krita and
+    GIMP read it), and comes back full size."""
+    mask = np.zeros((300, 400), np.uint8)
+    mask[120:150, 250:310] = 255
+    mask[140, 200] = 90
+    path = write_ora(tmp_path / "boxed.ora", from_array(gradient(300, 400)), mask=mask)
+    with zipfile.ZipFile(path) as zf:
+        layers = ET.fromstring(zf.read("stack.xml")).iter("layer")
+        layer = next(el for el in layers if el.get("name") == "Mask")
+        assert (layer.get("x"), layer.get("y")) == ("200", "120")
+        with Image.open(io.BytesIO(zf.read("data/mask.png"))) as png:
+            assert png.size == (110, 30)
+    doc = read_ora(path)
+    assert doc.mask is not None and np.array_equal(doc.mask, mask)
+
+
+def test_mask_layer_placed_outside_the_image_is_damage(tmp_path: Path) -> None:
+    mask = np.zeros((40, 60), np.uint8)
+    mask[30:40, 50:60] = 255
+    good = write_ora(tmp_path / "good.ora", from_array(gradient(40, 60)), mask=mask)
+    bad = tmp_path / "moved.ora"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "stack.xml":
+                data = data.replace(b'x="50"', b'x="55"')
+            dst.writestr(info, data)
+    with pytest.raises(ImageReadError, match="outside the image"):
+        read_ora(bad)
