@@ -5,12 +5,24 @@ clean exit deletes the folder; after a crash or a kill the lock is stale (its pr
 the next start can tell a dead session's document from one a second live window is still editing.
 Writing happens on a :class:`BackgroundRunner` thread from an immutable snapshot, so a big photo
 never stalls the window.
+
+The writer also keeps out of the window's way while it is busy (``held``: a job's result pending
+or landing, an undo step running): an autosave does not start then, and one already writing
+waits at its next encoding step (milliseconds apart, see :mod:`gptstudio.core.png_steps`) until
+the window has been quiet for :data:`SETTLE_MS`. Why: on a 2-core machine, results that landed
+while a 24-MP autosave was writing stalled the window 107-302 ms, against 33-37 ms otherwise
+(``benchmarks/bench_history.py``). The writer competes for both cores and for the GIL, and runs
+at a lower priority: when the scheduler takes the CPU from it while it holds the GIL, the GUI
+thread waits for a thread that is not running. A writer parked in ``Event.wait`` holds neither.
+A write held back for :data:`MAX_HOLD_S` goes on anyway: the document it protects matters more
+than a slow repaint.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +35,12 @@ from gptstudio.core.paths import autosave_dir
 
 INTERVAL_MS = 60_000
 LOCK_NAME = "lock"
+#: The window counts as busy this long after it last was (the landed result's first paint).
+SETTLE_MS = 300
+#: How often a waiting autosave looks again whether the window is still busy.
+POLL_MS = 20
+#: An autosave held back this long goes ahead even while the window is busy.
+MAX_HOLD_S = 120.0
 
 
 class Autosaver(QObject):
@@ -34,15 +52,27 @@ class Autosaver(QObject):
         snapshot: Callable[[], Snapshot | None],
         interval_ms: int = INTERVAL_MS,
         parent: QObject | None = None,
+        held: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(parent)
         self._snapshot = snapshot
+        self._held = held
+        self._held_since: float | None = None
+        self._last_busy = 0.0
+        #: Open while the writer may go on; closed while the window is busy (see the module doc).
+        self._go = threading.Event()
+        self._go.set()
+        #: While a write is in flight (or one is waiting to start): look at the window again.
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._look_again)
         self.folder = autosave_dir() / f"session-{os.getpid()}-{int(time.time() * 1000)}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = QLockFile(str(self.folder / LOCK_NAME))
         self._lock.tryLock(0)
         self._generation = 0
         self._saved_generation = 0
+        self._pending = False
         self.runner = BackgroundRunner("gptstudio-autosave", self)
         self._error: str | None = None
         self.timer = QTimer(self)
@@ -56,13 +86,45 @@ class Autosaver(QObject):
     def busy(self) -> bool:
         return self.runner.is_busy()
 
+    def paused(self) -> bool:
+        """True while a write in flight waits for the window to be quiet."""
+        return self.busy() and not self._go.is_set()
+
+    def window_busy(self) -> bool:
+        """Whether the window is busy or settled less than SETTLE_MS ago (never past MAX_HOLD_S)."""
+        now = time.monotonic()
+        if self._held():
+            self._last_busy = now
+            if self._held_since is None:
+                self._held_since = now
+        if self._held_since is None:
+            return False
+        if now - self._last_busy >= SETTLE_MS / 1000:
+            self._held_since = None
+            return False
+        return now - self._held_since < MAX_HOLD_S
+
+    def _look_again(self) -> None:
+        if self.busy():
+            (self._go.clear if self.window_busy() else self._go.set)()
+        elif self._generation != self._saved_generation and self._pending:
+            self.save_now()
+        else:
+            self._poll.stop()
+
     def save_now(self) -> bool:
-        """Start writing the current document if it changed; False when there was nothing to do."""
+        """Start writing the current document if it changed; False when there was nothing to do
+        now (a write is in flight, or the window is busy: then it starts once the window is quiet)."""
         if self._error is not None and not self.busy():
             error, self._error = self._error, None
             self.failed.emit(error)
         if self._generation == self._saved_generation or self.busy():
             return False
+        if self.window_busy():
+            self._pending = True
+            self._poll.start()
+            return False
+        self._pending = False
         generation = self._generation
         snap = self._snapshot()
         if snap is None:  # nothing unsaved: a crash now would lose nothing
@@ -73,20 +135,26 @@ class Autosaver(QObject):
 
         def write() -> None:
             try:
-                write_snapshot(self.folder, snap)
+                write_snapshot(self.folder, snap, checkpoint=self._go.wait)
             except Exception as exc:  # a full disk must not take the editor down
                 self._error = str(exc)
                 self._saved_generation = -1
 
-        return self.runner.start(write)
+        self._go.set()
+        started = self.runner.start(write)
+        if started:
+            self._poll.start()
+        return started
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a write in progress; True when none is left running."""
+        """Wait for a write in progress (no longer held back); True when none is left running."""
+        self._go.set()
         return self.runner.wait(timeout)
 
     def discard(self) -> None:
         """The document is safe (saved or deliberately dropped) and the editor is closing."""
         self.timer.stop()
+        self._poll.stop()
         self.wait()
         self._lock.unlock()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -92,7 +92,9 @@ class MainWindow(QMainWindow):
         self.adjust: AdjustController | None = None
         self.controller = self.jobs.controller
         self.controller.worker.device_found.connect(self._device_found)
-        self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self)
+        # held back while a result is pending or landing and while an undo step runs (see autosave)
+        held = lambda: bool(self.jobs.jobs) or self.undo_stack.busy()  # noqa: E731
+        self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self, held=held)
         self.autosaver.failed.connect(self._autosave_failed)
         self.session.saved = self.autosaver.mark_changed
         self.recovery = Recovery(self.session, self.autosaver)

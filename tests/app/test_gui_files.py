@@ -260,7 +260,7 @@ def test_autosave_failure_is_reported(qtbot, window, image_path, monkeypatch) ->
     from gptstudio.app import autosave
     from gptstudio.core.errors import ImageWriteError
 
-    def full_disk(folder, snap):  # type: ignore[no-untyped-def]
+    def full_disk(folder, snap, **_):  # type: ignore[no-untyped-def]
         raise ImageWriteError("No space left on device")
 
     monkeypatch.setattr(autosave, "write_snapshot", full_disk)
