@@ -65,7 +65,7 @@ class Autosaver(QObject):
         #: While a write is in flight (or one is waiting to start): look at the window again.
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._look_again)
+        self._poll.timeout.connect(self.look_again)
         self.folder = autosave_dir() / f"session-{os.getpid()}-{int(time.time() * 1000)}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = QLockFile(str(self.folder / LOCK_NAME))
@@ -104,7 +104,9 @@ class Autosaver(QObject):
             return False
         return now - self._held_since < MAX_HOLD_S
 
-    def _look_again(self) -> None:
+    def look_again(self) -> None:
+        """Pause or resume a write in flight (or start a waiting one) as the window is now; the
+        poll calls it, and the window calls it as it gets busy, so the writer stops at once."""
         if self.busy():
             (self._go.clear if self.window_busy() else self._go.set)()
         elif self._generation != self._saved_generation and self._pending:

@@ -66,6 +66,8 @@ class JobsController(QObject):
         self.history = HistoryStore(undo_stack)
         #: Called with the new size when a result changes the image size (an upscale).
         self.size_changed: Callable[[int, int], None] = lambda w, h: None
+        #: Called when a job was sent (an autosave in flight pauses until its result has landed).
+        self.submitted: Callable[[], None] = lambda: None
         self.controller = WorkerController(self)
         w = self.controller.worker
         w.started.connect(self._started)
@@ -108,6 +110,7 @@ class JobsController(QObject):
             return None
         job_id = self.controller.submit(request)
         self.jobs[job_id] = QueuedJob(self.session.generation, request)
+        self.submitted()
         self.panel.set_running(True)
         queued = len(self.controller.active_jobs())
         self.panel.run_box.set_waiting(queued - 1)

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         # held back while a result is pending or landing and while an undo step runs (see autosave)
         held = lambda: bool(self.jobs.jobs) or self.undo_stack.busy()  # noqa: E731
         self.autosaver = Autosaver(self._snapshot, autosave_interval_ms, self, held=held)
+        self.undo_stack.on_busy = self.jobs.submitted = self.autosaver.look_again
         self.autosaver.failed.connect(self._autosave_failed)
         self.session.saved = self.autosaver.mark_changed
         self.recovery = Recovery(self.session, self.autosaver)

@@ -28,6 +28,8 @@ class UndoStack(QUndoStack):
         super().__init__(parent)
         self._busy = False
         self._held: list[QUndoCommand] = []
+        #: Called as a step starts its work off the GUI thread (the autosave pauses for it).
+        self.on_busy: Callable[[], None] = lambda: None
 
     def busy(self) -> bool:
         """True while an undo or redo step runs its work off the GUI thread."""
@@ -55,6 +57,7 @@ class UndoStack(QUndoStack):
                 finished.set()
 
         self._busy = True
+        self.on_busy()
         try:
             thread = threading.Thread(target=work, name="gptstudio-undo", daemon=True)
             thread.start()
