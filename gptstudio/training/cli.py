@@ -120,6 +120,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
+        _join_torchrun(settings)
         finetune.run(
             settings,
             resume=args.resume,
@@ -136,3 +137,33 @@ def run_finetune(args: argparse.Namespace) -> int:
     except GptStudioError as exc:
         print(f"gptstudio train: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        _leave_torchrun()
+
+
+def _join_torchrun(settings: Any) -> None:
+    """Under ``torchrun`` (WORLD_SIZE > 1): join the process group, NCCL on GPUs (one per process,
+    by LOCAL_RANK) and gloo on CPUs, so the loop trains with DDP."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import torch
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    gpu = torch.cuda.is_available() and settings.device in (None, "auto", "cuda")
+    if gpu:
+        torch.cuda.set_device(local)
+        settings.device = f"cuda:{local}"
+    elif settings.device is None:
+        settings.device = "cpu"
+    dist.init_process_group("nccl" if gpu else "gloo")
+
+
+def _leave_torchrun() -> None:
+    import sys as _sys
+
+    dist = _sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -22,7 +22,7 @@ from gptstudio.training import register
 from gptstudio.training.estimate import estimate
 from gptstudio.training.events import EventWriter, Observer
 from gptstudio.training.folders import Dataset, require_captions, scan_folder
-from gptstudio.training.loop import Loop, LoopConfig
+from gptstudio.training.loop import Loop, LoopConfig, world
 from gptstudio.training.plan import Plan
 from gptstudio.training.presets import family
 from gptstudio.training.runs import Settings, model_id, run_folder, save_settings
@@ -97,11 +97,15 @@ def run(
     checkpoint and the ``cancelled`` event); bad input raises with an ``error`` event written."""
     store = store or Store()
     folder = run_folder(settings.name)
-    writer = RunEvents(events or folder / "events.jsonl", control, folder / "previews")
+    rank, _world = world()
+    # Under torchrun every process trains; only the first one writes events, previews and the model.
+    path = (events or folder / "events.jsonl") if rank == 0 else None
+    writer = RunEvents(path, control, folder / "previews")
     try:
         s = settings.resolved()
         assert s.steps is not None
-        save_settings(settings, folder / "settings.json")
+        if rank == 0:
+            save_settings(settings, folder / "settings.json")
         register.check_name_free(store, model_id(s.name))
         device = choose_device(s.device)
         data = scan_folder(
@@ -115,7 +119,8 @@ def run(
         if s.task == "generate":
             require_captions(data, s.trigger)
         writer.emit("data", **data.summary())
-        log(data.describe())
+        if rank == 0:
+            log(data.describe())
         plan = _builder(s.task)(s, data, device, store)
         writer.plan = plan
         ckpt = folder / "checkpoints" / "last.pt"
@@ -134,8 +139,9 @@ def run(
         loop = Loop(plan.recipe, config, [writer])
         est = estimate(loop, s.steps)
         writer.emit("estimate", **est.to_event())
-        log(est.describe())
-        bar = Bar(s.steps) if progress else None
+        if rank == 0:
+            log(est.describe())
+        bar = Bar(s.steps) if progress and rank == 0 else None
         if bar:
             loop.observers.append(bar)
         base_numbers = _base_validation(folder, plan, loop)
@@ -144,6 +150,8 @@ def run(
         finally:
             if bar:
                 bar.close()
+        if rank != 0:
+            return {"event": "done", "rank": rank}
         final = plan.validate(result.ema)
         card = {
             "base": plan.base,
@@ -188,6 +196,8 @@ def run(
 def _base_validation(folder: Path, plan: Plan, loop: Loop) -> dict[str, float]:
     """The base model's numbers, measured once before the first step and kept for resumes."""
     path = folder / "base_validation.json"
+    if loop.rank != 0:
+        return {}
     if loop.config.resume and path.is_file():
         return dict(json.loads(path.read_text(encoding="utf-8")))
     with torch.no_grad():

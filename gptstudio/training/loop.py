@@ -163,7 +163,8 @@ class Result:
     bf16: bool = False
 
 
-def _world() -> tuple[int, int]:
+def world() -> tuple[int, int]:
+    """(rank, number of processes) of this training process: (0, 1) without torch.distributed."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -179,7 +180,7 @@ class Loop:
             raise InvalidRequestError("Gradient accumulation needs at least one micro-batch per step.")
         self.recipe, self.config = recipe, config
         self.observers = observers or []
-        self.rank, self.world = _world()
+        self.rank, self.world = world()
         self.bf16 = use_bf16(config.device, config.precision)
         self.specs = recipe.optimizers()
         self.nets = dict(recipe.modules)

@@ -227,3 +227,20 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(photos: Pat
     b, _ = io.load(Store().get("killed").weights_path())
     for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y)
+
+
+def test_torchrun_with_two_cpu_processes_trains_one_model(photos: Path) -> None:
+    """`torchrun --nproc_per_node 2 -m gptstudio train ...`: gloo DDP; one set of events and one model."""
+    base = tiny_grt()
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "GPTSTUDIO_CPU_BF16": "0", "OMP_NUM_THREADS": "1"}
+    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "gptstudio", "train",
+               "--task", "denoise", "--data", str(photos), "--base", base, "--steps", "3", "--name", "ddp",
+               *FAST]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    events = _events("ddp")
+    assert [e["event"] for e in events].count("done") == 1 and events[-1]["model_id"] == "ddp"
+    assert [e["step"] for e in events if e["event"] == "step"] == [1, 2, 3]
+    ckpt = torch.load(training_dir() / "ddp" / "checkpoints" / "last.pt", weights_only=True)
+    assert len(ckpt["np_rng"]) == 2 and ckpt["np_rng"][0] != ckpt["np_rng"][1]
