@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
-#: Niceness added to a background thread (Linux schedules threads one by one).
+#: Niceness added to a background thread's (Linux schedules threads one by one), up to 19.
 BACKGROUND_NICE = 10
 
 
@@ -27,10 +27,12 @@ def _lower_priority() -> None:
     Why: the writer releases the GIL while it encodes, yet on a 2-core machine it still took the
     cores the GUI thread needed to paint, and a repaint of the 24-MP canvas went from ~45 ms to
     over 150 ms during an autosave. A file written a little later costs nothing; a frozen window
-    does. Not available everywhere (and harmless to skip).
+    does. Added to the thread's own niceness, so an editor started with ``nice`` keeps its writer
+    below its window too. Not available everywhere (and harmless to skip).
     """
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
     except (AttributeError, OSError):
         pass
 

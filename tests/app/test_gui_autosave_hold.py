@@ -3,9 +3,11 @@ flight stops at its next step while the window is busy, and nothing it protects 
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
+import pytest
 from gui_helpers import drag
 from PySide6.QtWidgets import QApplication
 
@@ -100,3 +102,15 @@ def test_a_long_held_autosave_goes_ahead(qtbot, window, image_path, monkeypatch)
         timeout=10000,
     )
     assert read_snapshot(window.autosaver.folder).mask[30, 50] == 255
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have their own niceness on Linux")
+def test_the_writer_runs_below_the_window_even_in_a_niced_editor(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+    runner = window.autosaver.runner
+    assert runner.start(lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    assert runner.wait(10)
+    assert seen == [min(19, mine + 10)], "added to the editor's own niceness, as `nice` started it"
