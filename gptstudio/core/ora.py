@@ -29,7 +29,6 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from gptstudio.core.atomic import atomic_write
 from gptstudio.core.errors import ImageReadError, ImageWriteError
 from gptstudio.core.imageio import ImageData, load_image, to_uint8
 from gptstudio.core.masks import nonzero_box
-from gptstudio.core.png_steps import encode_png
+from gptstudio.core.png_steps import Checkpoint, encode_png, encode_tinted_alpha
 
 MIMETYPE = b"image/openraster"
 JSON_ENTRY = "gptstudio/document.json"
@@ -70,15 +69,9 @@ class OraDocument:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def encode_mask_png(mask: np.ndarray) -> bytes:
+def encode_mask_png(mask: np.ndarray, checkpoint: Checkpoint = None) -> bytes:
     """The mask as an RGBA PNG: a constant tint whose alpha is the mask (white = change)."""
-    a = np.ascontiguousarray(mask, dtype=np.uint8)
-    rgba = np.empty((*a.shape, 4), np.uint8)
-    rgba[:, :, :3] = MASK_RGB
-    rgba[:, :, 3] = a
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return encode_tinted_alpha(np.asarray(mask, dtype=np.uint8), MASK_RGB, level=1, checkpoint=checkpoint)
 
 
 def _thumbnail_png(image: ImageData) -> bytes:
@@ -99,8 +92,6 @@ def _thumbnail_png(image: ImageData) -> bytes:
 Layer = tuple[str, str, bool, tuple[int, int]]
 #: ``cache`` entries: id(image) -> (image, zlib level, its PNG).
 PngCache = dict[int, tuple[ImageData, int, bytes]]
-#: Called between encoding steps; the autosave waits in it while the window is busy.
-Checkpoint = Callable[[], None] | None
 
 
 def _stack_xml(width: int, height: int, layers: list[Layer]) -> bytes:
@@ -175,7 +166,7 @@ def encode_ora(
     if mask is not None and box is not None:
         y0, y1, x0, x1 = box
         layers.insert(0, ("Mask", MASK_SRC, False, (x0, y0)))
-        entries.append((MASK_SRC, encode_mask_png(mask[y0:y1, x0:x1]), zipfile.ZIP_STORED))
+        entries.append((MASK_SRC, encode_mask_png(mask[y0:y1, x0:x1], checkpoint), zipfile.ZIP_STORED))
     doc = {
         **(meta or {}),
         "format": FORMAT_NAME,
