@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImageReader, QPixmap
@@ -18,7 +19,8 @@ THUMB = 180
 
 
 class LossCurve(pg.PlotWidget):
-    """Loss against step, log scale (a loss falls by orders of magnitude early on)."""
+    """Loss against step, log scale (a loss falls by orders of magnitude early on), with its
+    trend: each step's loss is one random batch, noisy enough to hide whether training helps."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
@@ -31,16 +33,30 @@ class LossCurve(pg.PlotWidget):
         item.setLogMode(x=False, y=True)
         item.showGrid(x=True, y=True, alpha=0.2)
         item.hideButtons()
-        self.line = item.plot([], [], pen=pg.mkPen((64, 156, 255), width=2))
+        self.line = item.plot([], [], pen=pg.mkPen((64, 156, 255, 110), width=1))
+        self.trend = item.plot([], [], pen=pg.mkPen((64, 156, 255), width=2.5))
 
     def set_points(self, steps: list[int], losses: list[float]) -> None:
         # log scale: a zero or negative loss (an exact fit, a GAN term) cannot be drawn
         pairs = [(s, v) for s, v in zip(steps, losses, strict=True) if v > 0]
-        self.line.setData([p[0] for p in pairs], [p[1] for p in pairs])
+        x = np.array([p[0] for p in pairs], dtype=np.float64)
+        y = np.array([p[1] for p in pairs], dtype=np.float64)
+        self.line.setData(x, y)
+        self.trend.setData(*trend(x, y))
 
     def point_count(self) -> int:
         x, _y = self.line.getData()
         return 0 if x is None else len(x)
+
+
+def trend(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The trailing geometric mean of ``y`` over a window of a tenth of the points (at least 5)."""
+    window = max(5, len(y) // 10)
+    if len(y) < 2 * window:
+        return x[:0], y[:0]  # too few points for a trend: the raw curve says it all
+    logs = np.concatenate([[0.0], np.cumsum(np.log(y))])
+    means = (logs[window:] - logs[:-window]) / window
+    return x[window - 1 :], np.exp(means)
 
 
 class PreviewStrip(QWidget):
