@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gptstudio.core.errors import GptStudioError, InvalidRequestError
+from gptstudio.models.store import Store
 from gptstudio.training import runs
 from gptstudio.training.presets import DAMAGE_PRESETS, FINETUNE_TASKS, PRESET_NAMES, TASK_SETTINGS
 from gptstudio.training.runs import Settings
@@ -69,6 +70,11 @@ def check(settings: Settings) -> None:
         settings.resolved()  # the trainer's own checks: task, preset, damage, a usable model id
     except GptStudioError as exc:
         raise InvalidRequestError(exc.message) from exc
+    store, mid = Store(), runs.model_id(settings.name)
+    # as the trainer decides (training.register, which needs torch): a fine-tune may replace an
+    # earlier fine-tune of its name, never a downloaded or imported model
+    if store.has(mid) and "card" not in store.get(mid).extra:
+        raise InvalidRequestError(f"A model named '{mid}' is already installed: choose another name.")
 
 
 def arguments(settings: Settings, events: Path, control: Path, resume: bool = False) -> list[str]:

@@ -224,6 +224,36 @@ def test_a_bad_folder_is_said_at_once_and_nothing_starts(qtbot, window, fake_tra
     assert not fake_trainer and not dialog.run.running()
 
 
+def test_a_name_taken_by_an_installed_model_is_refused(qtbot, window, fake_trainer, photos, tmp_path) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from spandrel_tiny import save_as_authors_do, tiny_drunet
+
+    from gptstudio.models.importer import import_file
+    from gptstudio.models.store import Store
+
+    (tmp_path / "w").mkdir()
+    import_file(save_as_authors_do(tiny_drunet(), tmp_path / "w", "d")[1], Store(), model_id="drunet")
+    dialog = open_train(qtbot, window)
+    fill(qtbot, dialog, photos, "DRUNet")
+    click(qtbot, dialog.start_button)
+    assert "'drunet' is already installed: choose another name" in dialog.status.text()
+    assert not fake_trainer
+
+
+def test_the_folder_is_listed_off_the_gui_thread(qtbot, window, photos, monkeypatch) -> None:
+    from gui_helpers import Gate, wait_while_held
+
+    from gptstudio.app import train_form
+
+    gate = Gate(train_form.count_images)
+    monkeypatch.setattr(train_form, "count_images", gate)
+    dialog = open_train(qtbot, window)
+    qtbot.keyClicks(dialog.form.folder_edit, str(photos))
+    wait_while_held(qtbot, gate)
+    qtbot.waitUntil(lambda: dialog.form.folder_ok, timeout=10000)
+    assert dialog.form.folder_note.text().startswith("4 images")
+
+
 def test_a_trainer_crash_is_shown_and_the_editor_carries_on(
     qtbot, window, fake_trainer, photos: Path, image_path: Path, monkeypatch
 ) -> None:
