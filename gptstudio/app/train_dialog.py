@@ -150,6 +150,10 @@ class TrainDialog(QDialog):
     def start(self) -> None:
         settings = self.form.settings()
         try:
+            if settings.base is None:
+                label = TRAIN_TASKS[settings.task].split(" (")[0]
+                text = f"No model to start from is installed for {label}: Models… installs one."
+                raise InvalidRequestError(text)
             check(settings)
         except GptStudioError as exc:
             self.status.setText(exc.message)

@@ -137,8 +137,9 @@ class PreviewStrip(QWidget):
         else:
             cell.setPixmap(QPixmap.fromImage(picture))
             cell.setToolTip(caption)
-        box = QLabel(caption, objectName="previewCaption")
+        box = QLabel(caption, objectName="previewCaption", wordWrap=True)  # a LoRA sample's prompt
         box.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.setMaximumWidth(THUMB)
         holder = QWidget()  # picture above, caption below
         lay = QVBoxLayout(holder)
         lay.setContentsMargins(2, 2, 2, 2)

@@ -240,6 +240,16 @@ def test_a_name_taken_by_an_installed_model_is_refused(qtbot, window, fake_train
     assert not fake_trainer
 
 
+def test_a_task_with_no_model_to_start_from_says_so(qtbot, window, fake_trainer, photos) -> None:
+    dialog = open_train(qtbot, window)
+    fill(qtbot, dialog, photos, "my-dog")
+    dialog.form.task_combo.setCurrentIndex(dialog.form.task_combo.findData("generate"))
+    assert dialog.form.base_combo.currentText().startswith("No model installed")
+    click(qtbot, dialog.start_button)
+    assert dialog.status.text() == "No model to start from is installed for Generate: Models… installs one."
+    assert not fake_trainer
+
+
 def test_the_folder_is_listed_off_the_gui_thread(qtbot, window, photos, monkeypatch) -> None:
     from gui_helpers import Gate, wait_while_held
 
