@@ -32,8 +32,9 @@ HEADROOM = 0.9
 
 @dataclass
 class Estimate:
-    seconds_per_step: float
-    total_seconds: float
+    #: None when no trial step finished (out of memory).
+    seconds_per_step: float | None
+    total_seconds: float | None
     memory_bytes: int
     available_bytes: int
     device: str
@@ -45,9 +46,13 @@ class Estimate:
 
     def describe(self) -> str:
         gb = 1e9
+        speed = (
+            f"{self.seconds_per_step:.2f} s per step, about {_duration(self.total_seconds)} in all"
+            if self.seconds_per_step is not None and self.total_seconds is not None
+            else "no step finished"
+        )
         text = (
-            f"estimate on {self.device}: {self.seconds_per_step:.2f} s per step, about "
-            f"{_duration(self.total_seconds)} in all; memory {self.memory_bytes / gb:.2f} GB of "
+            f"estimate on {self.device}: {speed}; memory {self.memory_bytes / gb:.2f} GB of "
             f"{self.available_bytes / gb:.1f} GB available"
         )
         return text + (f"\nWARNING: {self.warning}" if self.warning else "")
@@ -119,14 +124,14 @@ def estimate(loop: Loop, steps: int, trials: int = 3) -> Estimate:
                 if i:
                     times.append(time.perf_counter() - start)
         except torch.OutOfMemoryError as exc:
-            oom = str(exc).splitlines()[0]
+            oom = ". ".join(str(exc).splitlines()[0].split(". ")[:2])  # what was asked, not the tips
     if cuda:
         memory = int(torch.cuda.max_memory_allocated())
         available = int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
         torch.cuda.empty_cache()
     else:
         memory, available = _peak_rss(), _available_cpu()
-    per_step = sorted(times)[len(times) // 2] if times else float("nan")
+    per_step = sorted(times)[len(times) // 2] if times else None
     fits = oom is None and memory <= HEADROOM * available
     warning = None
     if oom is not None:
@@ -139,4 +144,5 @@ def estimate(loop: Loop, steps: int, trials: int = 3) -> Estimate:
             f"It will probably not fit: a step needs about {memory / 1e9:.1f} GB and {device} has "
             f"{available / 1e9:.1f} GB available. Choose the quick preset or a smaller batch or crop."
         )
-    return Estimate(per_step, per_step * steps, memory, available, "cuda" if cuda else "cpu", fits, warning)
+    total = per_step * steps if per_step is not None else None
+    return Estimate(per_step, total, memory, available, "cuda" if cuda else "cpu", fits, warning)

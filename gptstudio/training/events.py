@@ -30,7 +30,12 @@ Events: one JSON object per line, appended and flushed line by line, always with
 
 ``preview`` comes every N steps including step 0: before/after pairs with PSNR for restoration and
 inpainting (labels ``"before"`` / ``"after"``; ``"target"`` with ``psnr`` null), samples of fixed
-prompts and seed for a LoRA. ``seconds_left`` may be null (a run bounded by minutes only).
+prompts and seed for a LoRA. ``seconds_left`` may be null (a run bounded by minutes only);
+``seconds_per_step`` and ``total_seconds`` are null when the trial steps ran out of GPU memory
+(then ``fits`` is false and ``warning`` says so). A ``step`` event also carries ``losses`` (every
+loss the recipe logs, e.g. ``l1``, ``d``, ``adv``, ``fm`` for the inpainting GAN) and ``done``
+carries ``validation`` (``base`` and ``final`` numbers); ``preview`` images may carry ``source``
+(the picture's path in the folder).
 
 Control file (``--control FILE``), read between steps; its whole content, stripped, is one word:
 

@@ -112,7 +112,8 @@ def run(
             s.data,
             damaged=s.damaged,
             captions=s.task == "generate",
-            min_side=16 if s.task == "generate" else 64,
+            # Restoration crops need pictures at least that large; a fill or a LoRA adapts its size.
+            min_side=s.crop if family(s.task) == "restoration" else (16 if s.task == "generate" else 64),
             max_side=None if s.damaged else 2048,
             seed=s.seed,
         )

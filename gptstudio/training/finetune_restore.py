@@ -140,10 +140,9 @@ def build(settings: Settings, data: Dataset, device: str, store: Store) -> Plan:
     net, kind = load_base(base, store)
     multiple = net.config.multiple_of if is_grt(net) else 16  # type: ignore[union-attr]
     crop = max(multiple, s.crop // multiple * multiple)
-    small = [it.rel for it in data.train if min(it.image.shape[:2]) < crop]
     train = [it for it in data.train if min(it.image.shape[:2]) >= crop]
     if not train:
-        raise InvalidRequestError(f"No training picture is at least {crop} px on each side ({small[:3]}).")
+        raise InvalidRequestError(f"No training picture is at least {crop} px on each side.")
     mode = MODE_DENOISE if s.task == "denoise" else MODE_ALL
     net = net.to(device)
     if device == "cpu":
