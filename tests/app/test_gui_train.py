@@ -417,3 +417,15 @@ def test_the_dialog_opens_without_what_the_bundle_leaves_out(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "points 2" in done.stdout
+
+
+def test_the_bundle_runs_its_command_line_program(monkeypatch, tmp_path: Path) -> None:
+    """In the double-click bundle sys.executable is the windowed editor, which takes no commands:
+    the trainer is the bundle's `gptstudio` program beside it."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "gptstudio" / "gptstudio-gui"))
+    command = train_run.trainer_command(["train", "--task", "denoise"])
+    cli = "gptstudio.exe" if sys.platform == "win32" else "gptstudio"
+    assert command == [str(tmp_path / "gptstudio" / cli), "train", "--task", "denoise"]
+    monkeypatch.setattr(sys, "frozen", False)
+    assert train_run.trainer_command(["train"])[1:] == ["-m", "gptstudio", "train"]
