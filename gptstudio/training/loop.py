@@ -30,7 +30,6 @@ import copy
 import io
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.errors import CancelledError, InvalidRequestError
 from gptstudio.training.events import Observer
 from gptstudio.training.precision import autocast, use_bf16
+from gptstudio.training.state import load_trainable_state, trainable_state
 
 
 @dataclass(frozen=True)
@@ -412,44 +412,3 @@ class Loop:
             self.save_checkpoint()
         self._validate()
         return Result(self.step, self.elapsed(), self.ema, self.history, self.bf16)
-
-
-def trainable_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The module's state, without frozen parameters when it has some (a LoRA's base model is not
-    copied into every checkpoint); :func:`load_trainable_state` reads either form."""
-    frozen = {n for n, p in module.named_parameters() if not p.requires_grad}
-    if not frozen or len(frozen) == len(list(module.parameters())):
-        return module.state_dict()
-    return {k: v for k, v in module.state_dict().items() if k not in frozen}
-
-
-def load_trainable_state(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    full = module.state_dict()
-    if set(state) == set(full):
-        module.load_state_dict(state)
-        return
-    unexpected = set(state) - set(full)
-    if unexpected:
-        raise InvalidRequestError(f"The checkpoint does not match the network: {sorted(unexpected)[:3]}")
-    module.load_state_dict(state, strict=False)
-
-
-@contextlib.contextmanager
-def restored(recipe: Recipe) -> Iterator[None]:
-    """Run trial steps inside, then put the trainable weights, buffers and torch RNG back exactly
-    (the estimate's measured steps must not change the run)."""
-    # Only what a step can change (trainable parameters, buffers): a LoRA's frozen base is not copied.
-    saved = [
-        (t, t.detach().clone())
-        for m in recipe.modules.values()
-        for t in [*(p for p in m.parameters() if p.requires_grad), *m.buffers()]
-    ]
-    rng = torch.get_rng_state()
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for t, copy_ in saved:
-                t.copy_(copy_)
-                t.grad = None
-        torch.set_rng_state(rng)

@@ -31,7 +31,7 @@ from gptstudio.training.runs import training_dir
 
 TINY_GRT = GRTConfig(width=8, enc_blocks=(1,), mid_blocks=1, dec_blocks=(1,), heads=(1, 2), noise_level=True)
 TINY_GIT = GITConfig(width=8, local_blocks=(1,), global_blocks=1, global_heads=2)
-FAST = ["--preset", "quick", "--crop", "32", "--batch", "2", "--threads", "1"]
+FAST = ["--preset", "quick", "--crop", "32", "--batch", "2"]
 
 
 def _install(model_id: str, arch: str, tasks: tuple[str, ...], save: object) -> str:
@@ -110,6 +110,38 @@ def test_denoise_finetune_is_registered_and_usable_from_the_cli(photos: Path, tm
     out = tmp_path / "out.png"
     assert cli.main(["denoise", str(photos / "0.png"), "--model", "my-night-denoiser", "-o", str(out)]) == 0
     assert out.is_file()
+    batch_out = tmp_path / "batch"
+    assert (
+        cli.main(
+            ["batch", "denoise", str(photos / "day2"), "-o", str(batch_out), "--model", "my-night-denoiser"]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in batch_out.glob("*.png")) == ["1.png", "3.png"]
+
+
+def test_the_shipped_recipes_keep_their_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--recipe still reaches each recipe: the GAN one stops at its own check of the folder (its
+    crops are 256 px), the restoration one trains a step and exports."""
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(small / "a.png")
+    assert cli.main(["train", "--recipe", "inpaint-default", "--data", str(small), "--steps", "1"]) != 0
+    assert "at least 256 px" in capsys.readouterr().err
+    out = tmp_path / "grt.safetensors"
+    args = [
+        "train",
+        "--recipe",
+        "restoration-default",
+        "--data",
+        str(small),
+        "--steps",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert cli.main(args) == 0
+    assert "recipe restoration-default" in capsys.readouterr().out and io.load(out)[1]["steps"] == "1"
 
 
 def test_restore_from_real_pairs_and_settings_reload(tmp_path: Path, photos: Path) -> None:
@@ -207,7 +239,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(photos: Pat
     def command(name: str, *extra: str) -> list[str]:
         return [sys.executable, "-m", "gptstudio", "train", "--task", "denoise", "--data", str(photos),
                 "--base", base, "--steps", "10", "--checkpoint-every", "2", "--name", name,
-                *FAST, *extra]  # fmt: skip
+                "--threads", "1", *FAST, *extra]  # fmt: skip
 
     straight = subprocess.run(command("straight"), env=env, capture_output=True, text=True, timeout=300)
     assert straight.returncode == 0, straight.stderr
