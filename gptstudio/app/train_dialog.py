@@ -267,11 +267,15 @@ class TrainDialog(QDialog):
             return
         device = "GPU" if e.get("device") == "cuda" else "CPU"
         memory = "GPU memory" if device == "GPU" else "memory"
+        per_step = e.get("seconds_per_step")
+        speed = (  # null when the trial steps could not run (out of memory)
+            f"{per_step:.2f} s per step, about {format_seconds(e.get('total_seconds'))} in all"
+            if isinstance(per_step, (int, float))
+            else "speed not measured"
+        )
         self.estimate_label.setText(
-            f"<b>Estimate</b> on the {device}: {e.get('seconds_per_step', 0):.2f} s per step, "
-            f"about {format_seconds(e.get('total_seconds'))} in all; "
-            f"{format_bytes(e.get('memory_bytes'))} of {memory} "
-            f"({format_bytes(e.get('available_bytes'))} free)."
+            f"<b>Estimate</b> on the {device}: {speed}; {format_bytes(e.get('memory_bytes'))} of "
+            f"{memory} ({format_bytes(e.get('available_bytes'))} free)."
         )
         warning = e.get("warning")
         if not e.get("fits", True) and not warning:

@@ -286,6 +286,7 @@ def test_an_estimate_that_does_not_fit_warns(qtbot, window, fake_trainer, photos
     dialog = start(qtbot, window, photos)
     assert dialog.warning_label.isVisible()
     assert "Needs 90.0 GB of memory" in dialog.warning_label.text()
+    assert "speed not measured" in dialog.estimate_label.text()
     cancel_and_wait(qtbot, dialog)
 
 
