@@ -303,8 +303,10 @@ class TrainDialog(QDialog):
         elif state.status == "done":
             task = TRAIN_TASKS.get(self.run.settings.task if self.run.settings else "", "its task")
             took = f" in {format_seconds(state.seconds)}" if state.seconds is not None else ""
+            change = state.psnr_change()
+            psnr = f" Validation PSNR {change[0]:.2f} → {change[1]:.2f} dB." if change else ""
             self.status.setText(
-                f"Done{took}. The new model “{state.model_id}” is in the model list for "
+                f"Done{took}.{psnr} The new model “{state.model_id}” is in the model list for "
                 f"{task.split(' (')[0]}."
             )
         elif state.status == "failed":

@@ -82,6 +82,8 @@ class RunState:
     model_id: str | None = None
     card: str | None = None
     seconds: float | None = None
+    #: The done event's numbers: {"base": {...}, "final": {...}} (e.g. val_psnr of each).
+    validation: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -116,11 +118,20 @@ class RunState:
             self.model_id = event.get("model_id")
             self.card = event.get("card")
             self.seconds = event.get("seconds")
+            self.validation = event.get("validation") or {}
         elif kind == "cancelled":
             self.status = "cancelled"
         elif kind == "error":
             self.status = "failed"
             self.error = str(event.get("message") or "The training stopped with an error.")
+
+    def psnr_change(self) -> tuple[float, float] | None:
+        """Validation PSNR of the base model and of the new one, when the run measured both."""
+        base, final = self.validation.get("base") or {}, self.validation.get("final") or {}
+        a, b = base.get("val_psnr"), final.get("val_psnr")
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return float(a), float(b)
+        return None
 
     def last_loss(self) -> float | None:
         if not self.losses:

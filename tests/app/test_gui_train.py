@@ -306,6 +306,7 @@ def test_the_new_model_appears_in_the_task_panel(
     assert dialog.form.steps_spin.value() == 12
     click(qtbot, dialog.start_button)
     qtbot.waitUntil(lambda: dialog.run.state.status == "done" and not dialog.run.running(), timeout=90000)
+    assert "Validation PSNR 30.50 → 31.25 dB." in dialog.status.text()
     assert "“my-denoiser” is in the model list for Denoise" in dialog.status.text()
     window.panel.set_task("denoise")
     models = [window.panel.model_combo.itemData(i) for i in range(window.panel.model_combo.count())]

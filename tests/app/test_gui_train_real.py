@@ -48,6 +48,7 @@ def test_the_real_trainer_runs_from_the_dialog(qtbot, window, tmp_path: Path) ->
     assert 0 in run.state.previews and "5 images" in dialog.data_label.text()
     assert "s per step" in dialog.estimate_label.text()
     assert "“my-denoiser” is in the model list for Denoise" in dialog.status.text()
+    assert "Validation PSNR" in dialog.status.text()  # the base model's and the new one's
     window.panel.set_task("denoise")
     combo = window.panel.model_combo
     assert "my-denoiser" in [combo.itemData(i) for i in range(combo.count())]
