@@ -60,6 +60,22 @@ def load_pipeline(base: str, store: Store, device: str) -> tuple[Any, Any]:
     return pipe.to(device), detected
 
 
+def default_base(store: Store) -> str:
+    """The generation model a LoRA is trained for when none is named: the best installed one of a
+    family LoRA training supports (the generate task's own default may be one it does not)."""
+    from gptstudio.engines.diffusers import Detected
+    from gptstudio.models import registry
+
+    for info in registry.models_for("generate"):
+        if store.has(info.id) and store.get(info.id).engine == "diffusers":
+            if Detected.from_json(store.get(info.id).detected).family in FAMILIES:
+                return info.id
+    raise InvalidRequestError(
+        "LoRA training needs an installed Stable Diffusion 3.5 model (`gptstudio models list --available`); "
+        "give it with --base."
+    )
+
+
 def _square(img: np.ndarray, size: int) -> np.ndarray:
     import cv2
 
@@ -130,11 +146,9 @@ def build(settings: Settings, data: Dataset, device: str, store: Store) -> Plan:
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from gptstudio.models import registry
-
     s = settings
     assert s.crop and s.batch and s.lr and s.warmup is not None
-    base = s.base or registry.default_model("generate")
+    base = s.base or default_base(store)
     pipe, detected = load_pipeline(base, store, device)
     fam, multiple = detected.family, max(1, detected.multiple)
     size = max(multiple, s.crop // multiple * multiple)
