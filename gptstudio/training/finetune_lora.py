@@ -10,8 +10,9 @@ metadata) that ``gptstudio generate --lora NAME --lora-strength S`` applies and 
 
 Captions: the sidecar ``.txt`` beside each photo, else the trigger word for all of them. The
 previews are samples of fixed prompts with a fixed seed, so their change over the steps is the
-adapter's doing. Families: the SD3 MMDiT (Stable Diffusion 3.5); others are refused with a clear
-message (their Transformers take differently shaped inputs).
+adapter's doing. Families: the SD3 MMDiT (Stable Diffusion 3.5) and Z-Image's single-stream
+Transformer; others (aMUSEd's masked-token model, FLUX.2 klein, PixArt-Σ) are refused with a clear
+message, since each Transformer takes its inputs, time and target in its own form.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from gptstudio.training.loop import OptimSpec, Recipe, StepContext
 from gptstudio.training.plan import Export, Plan, save_png
 from gptstudio.training.runs import Settings
 
-FAMILIES = ("sd3",)
+#: The families whose Transformer step is written here (their call signatures differ).
+FAMILIES = ("sd3", "z-image")
 TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
 RANK = 8
 ADAPTER_FILE = "lora.safetensors"
@@ -47,7 +49,7 @@ def load_pipeline(base: str, store: Store, device: str) -> tuple[Any, Any]:
     detected = Detected.from_json(model.detected)
     if detected.family not in FAMILIES:
         raise InvalidRequestError(
-            f"LoRA training works with Stable Diffusion 3.5 models; '{base}' is "
+            f"LoRA training works with Stable Diffusion 3.5 and Z-Image models; '{base}' is "
             f"{families.get(detected.family).label}."
         )
     go_offline()
@@ -71,8 +73,8 @@ def default_base(store: Store) -> str:
             if Detected.from_json(store.get(info.id).detected).family in FAMILIES:
                 return info.id
     raise InvalidRequestError(
-        "LoRA training needs an installed Stable Diffusion 3.5 model (`gptstudio models list --available`); "
-        "give it with --base."
+        "LoRA training needs an installed Stable Diffusion 3.5 or Z-Image model "
+        "(`gptstudio models list --available`); give it with --base."
     )
 
 
@@ -98,8 +100,10 @@ class LoraRecipe(Recipe):
         lr: float,
         warmup: int,
         batch: int,
+        family: str = "sd3",
     ) -> None:
         self.modules = {"model": transformer}
+        self.family = family
         self.latents, self.embeds = latents, embeds
         self.device, self.batch = device, batch
         self.spec = OptimSpec("model", lr=lr, warmup=warmup, floor=0.1, weight_decay=1e-4, clip=1.0)
@@ -118,27 +122,47 @@ class LoraRecipe(Recipe):
         lat[flip] = lat[flip].flip(-1)
         t = 1.0 / (1.0 + np.exp(-rng.standard_normal(self.batch)))  # logit-normal times
         noise = torch.from_numpy(rng.standard_normal(lat.shape).astype(np.float32))
-        prompt = torch.cat([self.embeds[i][0] for i in idx])
-        pooled = torch.cat([self.embeds[i][1] for i in idx])
-        return tuple(x.to(self.device) for x in (lat, noise, torch.from_numpy(t).float(), prompt, pooled))
+        return flow_batch(lat, noise, torch.from_numpy(t).float(), [self.embeds[i] for i in idx], self.device)
 
     def loss(self, batch: Any, ctx: StepContext) -> torch.Tensor:
-        return flow_loss(ctx.nets["model"], batch, ctx)
+        return flow_loss(ctx.nets["model"], batch, ctx, self.family)
 
 
-def flow_loss(net: torch.nn.Module, batch: tuple[torch.Tensor, ...], ctx: StepContext | None) -> torch.Tensor:
-    lat, noise, t, prompt, pooled = batch
+def flow_batch(
+    lat: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, embeds: list[tuple[Any, Any]], device: str
+) -> tuple[Any, ...]:
+    """(latents, noise, times, caption embeddings, pooled embeddings or None) on ``device``."""
+    prompts = [e[0].to(device) for e in embeds]
+    pooled = [e[1].to(device) for e in embeds] if embeds[0][1] is not None else None
+    return lat.to(device), noise.to(device), t.to(device), prompts, pooled
+
+
+def flow_loss(
+    net: torch.nn.Module, batch: tuple[Any, ...], ctx: StepContext | None, family: str
+) -> torch.Tensor:
+    """MSE between the network's velocity and noise − latent at times t (0 = picture, 1 = noise).
+
+    SD3 takes the batch, the caption and pooled embeddings and t × 1000; Z-Image takes lists of
+    C×1×H×W latents and captions, the time as 1 − t, and predicts the negative velocity.
+    """
+    lat, noise, t, prompts, pooled = batch
     dtype = next(p.dtype for p in net.parameters())
     tt = t.view(-1, 1, 1, 1)
-    noisy = (1.0 - tt) * lat + tt * noise
+    noisy = ((1.0 - tt) * lat + tt * noise).to(dtype)
     with ctx.autocast() if ctx is not None else torch.no_grad():
-        pred = net(
-            hidden_states=noisy.to(dtype),
-            encoder_hidden_states=prompt.to(dtype),
-            pooled_projections=pooled.to(dtype),
-            timestep=t * 1000.0,
-            return_dict=False,
-        )[0]
+        if family == "z-image":
+            out = net(
+                list(noisy.unsqueeze(2).unbind(0)), 1.0 - t, [p.to(dtype) for p in prompts], return_dict=False
+            )[0]
+            pred = -torch.stack([o.float() for o in out]).squeeze(2)
+        else:
+            pred = net(
+                hidden_states=noisy,
+                encoder_hidden_states=torch.cat(prompts).to(dtype),
+                pooled_projections=torch.cat(pooled).to(dtype),
+                timestep=t * 1000.0,
+                return_dict=False,
+            )[0]
     return torch.nn.functional.mse_loss(pred.float(), (noise - lat).float())
 
 
@@ -162,8 +186,12 @@ def build(settings: Settings, data: Dataset, device: str, store: Store) -> Plan:
             x = torch.from_numpy(_square(it.image, size)).permute(2, 0, 1)[None].float().div(127.5).sub(1)
             d = vae.encode(x.to(device, vae.dtype)).latent_dist.mean
             lat.append(((d - vae.config.shift_factor) * vae.config.scaling_factor).float().cpu())
-            e = pipe.encode_prompt(cap, cap, cap, device=device, do_classifier_free_guidance=False)
-            emb.append((e[0].float().cpu(), e[2].float().cpu()))
+            if fam == "z-image":
+                e = pipe.encode_prompt(cap, device=device, do_classifier_free_guidance=False)
+                emb.append((e[0][0].float().cpu(), None))
+            else:
+                e = pipe.encode_prompt(cap, cap, cap, device=device, do_classifier_free_guidance=False)
+                emb.append((e[0].float().cpu(), e[2].float().cpu()))
         return torch.cat(lat), emb
 
     n_train = len(data.train)
@@ -180,23 +208,20 @@ def build(settings: Settings, data: Dataset, device: str, store: Store) -> Plan:
         target_modules=[t for t in TARGETS if t in present],
     )
     transformer.add_adapter(config)
-    recipe = LoraRecipe(transformer, latents[:n_train], embeds[:n_train], device, s.lr, s.warmup, s.batch)
+    recipe = LoraRecipe(
+        transformer, latents[:n_train], embeds[:n_train], device, s.lr, s.warmup, s.batch, fam
+    )
     val_lat, val_emb = (latents[n_train:], embeds[n_train:]) if len(data.val) else (latents[:1], embeds[:1])
     gen = np.random.default_rng(99)
     val_batches = []
     for i in range(len(val_lat)):
         for t in (0.25, 0.5, 0.75):
             noise = torch.from_numpy(gen.standard_normal(val_lat[i : i + 1].shape).astype(np.float32))
-            val_batches.append(
-                tuple(
-                    x.to(device)
-                    for x in (val_lat[i : i + 1], noise, torch.tensor([t]), val_emb[i][0], val_emb[i][1])
-                )
-            )
+            val_batches.append(flow_batch(val_lat[i : i + 1], noise, torch.tensor([t]), [val_emb[i]], device))
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         with torch.no_grad():
-            losses = [float(flow_loss(model, b, None)) for b in val_batches]
+            losses = [float(flow_loss(model, b, None, fam)) for b in val_batches]
         return {"val_flow_loss": float(np.mean(losses))}
 
     def previews(model: torch.nn.Module, step: int, folder: Path) -> list[dict[str, Any]]:

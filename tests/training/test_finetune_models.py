@@ -110,3 +110,24 @@ def test_a_lora_changes_the_pictures_follows_its_strength_and_can_be_removed(tmp
     assert np.array_equal(_picture(base), plain)  # removed again
     with pytest.raises(InvalidRequestError, match="no LoRA 'cat'"):
         _picture(base, lora="cat")
+
+
+def test_z_image_gets_a_lora_too_and_a_masked_token_model_is_refused(tmp_path: Path) -> None:
+    base = diffusers_tiny.install("z-image")
+    photos = _photos(tmp_path / "cat", 2, 48)
+    done = finetune.run(
+        Settings(task="generate", data=str(photos), name="cat", base=base, trigger="sks cat", preset="quick",
+                 steps=2, crop=32, lr=5e-2),
+        log=lambda _: None,
+    )  # fmt: skip
+    assert Store().get(done["model_id"]).architecture == "lora-z-image"
+    plain = _picture(base)
+    assert np.abs(_picture(base, lora="cat") - plain).max() > 1e-3
+    assert np.array_equal(_picture(base), plain)
+    amused = diffusers_tiny.install("amused")
+    with pytest.raises(InvalidRequestError, match=r"Stable Diffusion 3\.5 and Z-Image"):
+        finetune.run(Settings(task="generate", data=str(photos), name="x", base=amused, trigger="t", steps=1),
+                     log=lambda _: None)  # fmt: skip
+    # A LoRA of one family is refused by a model of another.
+    with pytest.raises(InvalidRequestError, match="trained for a z-image model"):
+        _picture(amused, lora="cat")
