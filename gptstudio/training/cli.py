@@ -39,6 +39,7 @@ FINETUNE_FIELDS = (
     "damaged",
     "damage",
     "trigger",
+    "prompts",
     "seed",
     "precision",
     "accumulate",
@@ -73,6 +74,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--damage", choices=sorted(DAMAGE_PRESETS), default="mixed", help="synthetic damage preset"
     )
     g.add_argument("--trigger", default=None, help="LoRA: a word that stands for the subject (no captions)")
+    g.add_argument(
+        "--sample-prompt",
+        dest="prompts",
+        action="append",
+        default=None,
+        help="LoRA: a prompt the previews draw with a fixed seed (repeat for several)",
+    )
     g.add_argument("--preview-every", type=int_option("preview-every", 1), default=None, help="steps")
     g.add_argument("--checkpoint-every", type=int_option("checkpoint-every", 1), default=None, help="steps")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: the best there is)")

@@ -115,12 +115,13 @@ def test_a_lora_changes_the_pictures_follows_its_strength_and_can_be_removed(tmp
 def test_z_image_gets_a_lora_too_and_a_masked_token_model_is_refused(tmp_path: Path) -> None:
     base = diffusers_tiny.install("z-image")
     photos = _photos(tmp_path / "cat", 2, 48)
-    done = finetune.run(
-        Settings(task="generate", data=str(photos), name="cat", base=base, trigger="sks cat", preset="quick",
-                 steps=2, crop=32, lr=5e-2),
-        log=lambda _: None,
-    )  # fmt: skip
-    assert Store().get(done["model_id"]).architecture == "lora-z-image"
+    args = ["train", "--task", "generate", "--data", str(photos), "--name", "cat", "--base", base,
+            "--trigger", "sks cat", "--preset", "quick", "--steps", "2", "--crop", "32", "--lr", "0.05",
+            "--sample-prompt", "sks cat", "--sample-prompt", "sks cat asleep"]  # fmt: skip
+    assert cli.main(args) == 0
+    preview = next(e for e in read_events(training_dir() / "cat" / "events.jsonl") if e["event"] == "preview")
+    assert [i["label"] for i in preview["images"]] == ["sks cat", "sks cat asleep"]
+    assert Store().get("cat").architecture == "lora-z-image"
     plain = _picture(base)
     assert np.abs(_picture(base, lora="cat") - plain).max() > 1e-3
     assert np.array_equal(_picture(base), plain)
