@@ -367,6 +367,15 @@ class Loop:
             for o in self.observers:
                 getattr(o, what)(*args)
 
+    def _agree(self, *flags: bool) -> tuple[bool, ...]:
+        """The first process's decisions, for every process: a time-based validation or checkpoint
+        (which gathers from all) must happen on all of them at the same step, or they would hang."""
+        if self.world > 1:
+            box = [flags]
+            dist.broadcast_object_list(box, src=0)
+            flags = box[0]
+        return tuple(flags)
+
     def _validate(self) -> None:
         numbers = self.recipe.validate(self.ema, self.context(self.progress()))
         if numbers:
@@ -396,16 +405,18 @@ class Loop:
             rate = 1.0 / max(step_seconds, 1e-9)
             left = (cfg.steps - self.step) * step_seconds if cfg.steps else None
             self._tell("step", self.step, cfg.steps, losses, lr, rate, left)
-            if (cfg.validate_every and self.step % cfg.validate_every == 0) or (
-                cfg.validate_seconds and now - last_val >= cfg.validate_seconds
-            ):
+            validate, checkpoint = self._agree(
+                bool(cfg.validate_every and self.step % cfg.validate_every == 0)
+                or bool(cfg.validate_seconds and now - last_val >= cfg.validate_seconds),
+                bool(cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
+                or bool(cfg.checkpoint_seconds and now - last_ckpt >= cfg.checkpoint_seconds),
+            )
+            if validate:
                 self._validate()
                 last_val = time.monotonic()
             if cfg.preview_every and self.step % cfg.preview_every == 0:
                 self._tell("preview", self.step, self.ema)
-            if (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or (
-                cfg.checkpoint_seconds and now - last_ckpt >= cfg.checkpoint_seconds
-            ):
+            if checkpoint:
                 self.save_checkpoint()
                 last_ckpt, saved_at = time.monotonic(), self.step
         if saved_at != self.step:
