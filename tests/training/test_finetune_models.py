@@ -132,3 +132,22 @@ def test_z_image_gets_a_lora_too_and_a_masked_token_model_is_refused(tmp_path: P
     # A LoRA of one family is refused by a model of another.
     with pytest.raises(InvalidRequestError, match="trained for a z-image model"):
         _picture(amused, lora="cat")
+
+
+def test_a_lora_run_checkpoints_only_the_adapters_and_resumes(tmp_path: Path) -> None:
+    from gptstudio.training.events import write_control
+
+    base = diffusers_tiny.install("z-image")
+    photos = _photos(tmp_path / "cat", 2, 48)
+    control = tmp_path / "control"
+    write_control(control, "cancel")
+    args = ["train", "--task", "generate", "--data", str(photos), "--name", "cat", "--base", base,
+            "--trigger", "sks cat", "--preset", "quick", "--steps", "2", "--crop", "32",
+            "--control", str(control)]  # fmt: skip
+    assert cli.main(args) == 3
+    ckpt = torch.load(training_dir() / "cat" / "checkpoints" / "last.pt", weights_only=True)
+    saved = ckpt["modules"]["model"]
+    # The adapters only: the frozen Transformer is the installed model's file, not the checkpoint's.
+    assert saved and all("lora_A" in k or "lora_B" in k for k in saved)
+    write_control(control, "run")
+    assert cli.main([*args, "--resume"]) == 0 and Store().has("cat")
