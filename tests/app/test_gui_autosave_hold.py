@@ -114,3 +114,48 @@ def test_the_writer_runs_below_the_window_even_in_a_niced_editor(qtbot, window) 
     assert runner.start(lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
     assert runner.wait(10)
     assert seen == [min(19, mine + 10)], "added to the editor's own niceness, as `nice` started it"
+
+
+def test_an_undo_step_parks_a_write_in_flight(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Undoing a whole-image result (its work runs off the GUI thread) parks the autosave writer
+    for as long as the step runs, without waiting for the writer's next look."""
+    import fake_engines
+    from gui_helpers import Gate
+    from PySide6.QtCore import QTimer
+
+    from gptstudio.app import history
+
+    monkeypatch.setattr(fake_engines.SlowInvert, "steps", 2)
+    window.open_path(image_path)
+    window.panel.set_task("denoise")
+    assert window.panel.set_model("test-slow-invert")
+    window.act_run.trigger()
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 1 and not window.jobs.jobs, timeout=15000)
+    saver = window.autosaver
+    proceed = threading.Event()
+
+    def write_in_steps(folder, snap, checkpoint=None):  # type: ignore[no-untyped-def]
+        proceed.wait(30)
+        checkpoint()
+
+    monkeypatch.setattr(autosave, "write_snapshot", write_in_steps)
+    qtbot.waitUntil(lambda: not saver.window_busy(), timeout=10000)  # the landing has settled
+    saver.mark_changed()
+    assert saver.save_now() and not saver.paused()
+    gate = Gate(history.rebuilt)
+    monkeypatch.setattr(history, "rebuilt", gate)
+    seen: list[bool] = []
+
+    def while_the_step_runs() -> None:
+        if not gate.entered.is_set():
+            QTimer.singleShot(5, while_the_step_runs)
+            return
+        seen.append(saver.paused())
+        gate.released.set()
+
+    QTimer.singleShot(0, while_the_step_runs)
+    window.undo_stack.undo()  # runs its own event loop until the held step is let go
+    assert gate.threads and threading.main_thread() not in gate.threads
+    assert seen == [True], "the writer was parked while the undo step ran"
+    proceed.set()
+    qtbot.waitUntil(lambda: not saver.busy(), timeout=10000)
