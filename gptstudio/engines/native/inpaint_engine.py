@@ -77,4 +77,6 @@ class GITEngine(InpaintEngine):
             y = self.model(x, mh, nz).float().clamp_(0.0, 1.0)
         out = y[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
         state.report(1.0, "Done")
-        return np.ascontiguousarray(out)
+        # Outside the hole the network's output means nothing (it was trained to fill the hole):
+        # the picture's own pixels go back, so the seam colour match compares real pixels with the fill.
+        return np.where(hole[..., None] > 0.5, out, image)
