@@ -92,3 +92,25 @@ def test_bf16_engine_is_close_to_fp32() -> None:
         rgb, hole, seed=0, state=TaskState(), **SAMPLING
     )
     assert np.abs(fp32 - bf16).max() < 0.05
+
+
+def test_self_ensemble_averages_the_mirrored_fill() -> None:
+    model = tiny_git()
+    rgb = np.random.default_rng(2).random((32, 48, 3), dtype=np.float32)
+    hole = np.zeros((32, 48), np.float32)
+    hole[8:20, 10:30] = 1
+    two = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False, variants=2)
+    with torch.inference_mode():  # the picture, and the mirrored picture with the mirrored noise
+        noise = torch.from_numpy(np.random.default_rng(4).standard_normal((32, 48)).astype(np.float32))
+        x, m, n = (
+            torch.from_numpy(rgb).permute(2, 0, 1)[None],
+            torch.from_numpy(hole)[None, None],
+            noise[None, None],
+        )
+        plain = model(x, m, n)
+        mirrored = model(x.flip(-1), m.flip(-1), n.flip(-1)).flip(-1)
+        expected = ((plain + mirrored) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    both = two.inpaint(rgb, hole, seed=4, state=TaskState(), **SAMPLING)
+    inside = hole > 0
+    assert np.allclose(both[inside], expected[inside], atol=1e-5)
+    assert not torch.allclose(plain, mirrored, atol=1e-3), "the mirror is another fill"
