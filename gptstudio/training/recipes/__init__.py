@@ -7,6 +7,7 @@ torch, so they are only imported when a recipe runs, never when the CLI builds i
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from gptstudio.cli_args import float_option, int_option
@@ -16,6 +17,16 @@ RECIPES = {
     "restoration-default": "gptstudio.training.recipes.restoration_default",
     "inpaint-default": "gptstudio.training.recipes.inpaint_default",
 }
+
+
+def phase_at(progress: float, phases: Sequence[tuple[float, int, int]]) -> tuple[int, int]:
+    """The (crop size, batch size) of the last phase that has started at ``progress`` (0..1);
+    ``phases`` lists (start fraction, crop, batch), earliest first."""
+    crop, batch = phases[0][1:]
+    for start, c, b in phases:
+        if progress >= start:
+            crop, batch = c, b
+    return crop, batch
 
 
 def add_arguments(p: argparse.ArgumentParser, *, data_required: bool = True) -> argparse.ArgumentParser:

@@ -40,7 +40,7 @@ from gptstudio.training.hole_masks import random_hole
 from gptstudio.training.inpainting import CropSampler, GanSettings, InpaintRecipe, fill, hole_psnr
 from gptstudio.training.loop import Loop, LoopConfig
 from gptstudio.training.precision import memory_format
-from gptstudio.training.recipes import add_arguments
+from gptstudio.training.recipes import add_arguments, phase_at
 
 NAME = "inpaint-default"
 CONFIG = GITConfig()
@@ -103,14 +103,6 @@ class Validator:
         return float(np.mean(scores))
 
 
-def _phase(progress: float, phases: Sequence[tuple[float, int, int]] = PHASES) -> tuple[int, int]:
-    crop, batch = phases[0][1:]
-    for start, c, b in phases:
-        if progress >= start:
-            crop, batch = c, b
-    return crop, batch
-
-
 def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object]:
     """Run the recipe on the shared loop; returns a summary (steps, seconds, validation PSNR, output)."""
     if opts.minutes is None and opts.steps is None:
@@ -129,7 +121,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
 
     def draw(rng: np.random.Generator, progress: float) -> tuple[torch.Tensor, ...]:
         sampler.rng = rng  # the loop's generator: the data order is in its checkpoints
-        crop, batch = _phase(progress, opts.phases)
+        crop, batch = phase_at(progress, opts.phases)
         return sampler.batch(batch, crop)
 
     def validate(ema: torch.nn.Module, device: str) -> dict[str, float]:
@@ -207,7 +199,7 @@ class _Log(Observer):
             self.avg[k] = 0.98 * self.avg[k] + 0.02 * v if k in self.avg else v
         if step % self.every == 0:
             shown = " ".join(f"{k} {v:.4f}" for k, v in self.avg.items())
-            log_phase = _phase(step / steps if steps else 0.0, self.phases)
+            log_phase = phase_at(step / steps if steps else 0.0, self.phases)
             self.log(f"step {step} crop {log_phase[0]} batch {log_phase[1]} lr {lr:.2e} {shown}")
 
     def validated(self, step: int, numbers: dict[str, float]) -> None:

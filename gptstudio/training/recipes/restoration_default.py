@@ -52,7 +52,7 @@ from gptstudio.training.degrade import MODE_ALL, MODE_DENOISE, DegradationMix, g
 from gptstudio.training.events import Observer
 from gptstudio.training.loop import Loop, LoopConfig
 from gptstudio.training.precision import memory_format, steps_per_second
-from gptstudio.training.recipes import add_arguments
+from gptstudio.training.recipes import add_arguments, phase_at
 from gptstudio.training.restoration import RestorationRecipe, psnr
 
 NAME = "restoration-default"
@@ -133,14 +133,6 @@ class Validator:
         return float(np.mean(scores))
 
 
-def _phase(progress: float, phases: Sequence[tuple[float, int, int]] = PATCH_PHASES) -> tuple[int, int]:
-    patch, batch = phases[0][1:]
-    for start, p, b in phases:
-        if progress >= start:
-            patch, batch = p, b
-    return patch, batch
-
-
 def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object]:
     """Run the recipe on the shared loop; returns a summary (steps, seconds, validation PSNR, output)."""
     if opts.minutes is None and opts.steps is None:
@@ -161,7 +153,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
 
     def draw(rng: np.random.Generator, progress: float) -> tuple[torch.Tensor, ...]:
         sampler.rng = rng  # the loop's generator: the data order is in its checkpoints
-        patch, batch = _phase(progress, phases)
+        patch, batch = phase_at(progress, phases)
         return sampler.batch(batch, patch)
 
     def validate(ema: torch.nn.Module, device: str) -> dict[str, float]:
@@ -247,7 +239,7 @@ class _Log(Observer):
         loss = losses["loss"]
         self.loss = loss if self.loss is None else 0.98 * self.loss + 0.02 * loss
         if step % self.every == 0:
-            patch, batch = _phase(step / steps if steps else 0.0, self.phases)
+            patch, batch = phase_at(step / steps if steps else 0.0, self.phases)
             self.log(f"step {step} patch {patch} batch {batch} lr {lr:.2e} loss {self.loss:.5f}")
 
     def validated(self, step: int, numbers: dict[str, float]) -> None:
