@@ -16,6 +16,11 @@ at a lower priority: when the scheduler takes the CPU from it while it holds the
 thread waits for a thread that is not running. A writer parked in ``Event.wait`` holds neither.
 A write held back for :data:`MAX_HOLD_S` goes on anyway: the document it protects matters more
 than a slow repaint.
+
+A parked write whose document has changed meanwhile (a result landed) is abandoned at its
+checkpoint rather than finished: it would write a state that is already stale, and it holds the
+previous image (288 MB of floats on 24 MP) while it waits. The last autosave file stays as it was
+(writes are atomic) and the new state is written once the window is quiet.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ POLL_MS = 20
 MAX_HOLD_S = 120.0
 
 
+class _Abandoned(Exception):
+    """Raised at a write's checkpoint when its document changed while it was parked."""
+
+
 class Autosaver(QObject):
     saved = Signal(str)
     failed = Signal(str)
@@ -62,6 +71,9 @@ class Autosaver(QObject):
         #: Open while the writer may go on; closed while the window is busy (see the module doc).
         self._go = threading.Event()
         self._go.set()
+        #: Set (with ``_go``) to make a parked write give up at its checkpoint.
+        self._abandon = threading.Event()
+        self._writing = 0
         #: While a write is in flight (or one is waiting to start): look at the window again.
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -108,7 +120,14 @@ class Autosaver(QObject):
         """Pause or resume a write in flight (or start a waiting one) as the window is now; the
         poll calls it, and the window calls it as it gets busy, so the writer stops at once."""
         if self.busy():
-            (self._go.clear if self.window_busy() else self._go.set)()
+            if not self.window_busy():
+                self._go.set()
+            elif self._generation != self._writing and not self._abandon.is_set():
+                self._abandon.set()  # stale and holding the old image: give it up, write later
+                self._pending = True
+                self._go.set()
+            else:
+                self._go.clear()
         elif self._generation != self._saved_generation and self._pending:
             self.save_now()
         else:
@@ -135,13 +154,22 @@ class Autosaver(QObject):
             return False
         self._saved_generation = generation
 
+        def checkpoint() -> None:
+            self._go.wait()
+            if self._abandon.is_set():
+                raise _Abandoned
+
         def write() -> None:
             try:
-                write_snapshot(self.folder, snap, checkpoint=self._go.wait)
+                write_snapshot(self.folder, snap, checkpoint=checkpoint)
+            except _Abandoned:
+                self._saved_generation = -1  # written again, with the new state, once quiet
             except Exception as exc:  # a full disk must not take the editor down
                 self._error = str(exc)
                 self._saved_generation = -1
 
+        self._writing = generation
+        self._abandon.clear()
         self._go.set()
         started = self.runner.start(write)
         if started:

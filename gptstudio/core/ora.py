@@ -27,6 +27,7 @@ import io
 import json
 import os
 import tempfile
+import weakref
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ def _thumbnail_png(image: ImageData) -> bytes:
 #: A layer in stack.xml: name, src, visible, and its top-left corner on the canvas.
 Layer = tuple[str, str, bool, tuple[int, int]]
 #: ``cache`` entries: id(image) -> (image, zlib level, its PNG).
-PngCache = dict[int, tuple[ImageData, int, bytes]]
+PngCache = dict[int, tuple["weakref.ref[ImageData]", int, bytes]]
 
 
 def _stack_xml(width: int, height: int, layers: list[Layer]) -> bytes:
@@ -126,14 +127,17 @@ def _cached_png(
     (atomic under the GIL), and at worst both encode the same image once.
     """
     hit = cache.get(id(image)) if cache is not None else None
-    if hit is not None and hit[0] is image and hit[1] == level:
+    if hit is not None and hit[0]() is image and hit[1] == level:
         return hit[2]
     png = encode_png(image, level=level, checkpoint=checkpoint)
     if cache is not None:
-        for key, (cached, _, _) in list(cache.items()):
-            if not any(cached is img for img in keep):
+        for key, (ref, _, _) in list(cache.items()):
+            cached = ref()
+            if cached is None or not any(cached is img for img in keep):
                 cache.pop(key, None)
-        cache[id(image)] = (image, level, png)
+        # A weak reference: the cache must not keep a replaced 24-MP image alive (288 MB of
+        # floats) until the next autosave; a dead entry is simply a miss.
+        cache[id(image)] = (weakref.ref(image), level, png)
     return png
 
 

@@ -159,3 +159,40 @@ def test_an_undo_step_parks_a_write_in_flight(qtbot, window, image_path, monkeyp
     assert seen == [True], "the writer was parked while the undo step ran"
     proceed.set()
     qtbot.waitUntil(lambda: not saver.busy(), timeout=10000)
+
+
+def test_a_stale_parked_write_gives_way_to_a_fresh_one(qtbot, window, image_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A result landing under a parked write makes that write stale: it is abandoned (so it stops
+    holding the old image) and the new state is written once the window is quiet."""
+    window_busy = [False]
+    saver = window.autosaver
+    monkeypatch.setattr(saver, "_held", lambda: window_busy[0])
+    calls: list[object] = []
+    finished: list[object] = []
+    entered, proceed = threading.Event(), threading.Event()
+
+    def write_in_steps(folder, snap, checkpoint=None):  # type: ignore[no-untyped-def]
+        calls.append(snap)
+        entered.set()
+        proceed.wait(30)
+        for _ in range(3):
+            checkpoint()
+        finished.append(snap)
+
+    monkeypatch.setattr(autosave, "write_snapshot", write_in_steps)
+    window.open_path(image_path)
+    drag(window, [(30, 30), (80, 30)])
+    assert saver.save_now()
+    qtbot.waitUntil(entered.is_set, timeout=10000)
+    window_busy[0] = True  # a result lands while the write is in flight ...
+    qtbot.waitUntil(saver.paused, timeout=10000)
+    drag(window, [(30, 90), (80, 90)])  # ... and the document changes under it
+    saver.mark_changed()
+    proceed.set()
+    qtbot.waitUntil(lambda: not saver.busy(), timeout=10000)
+    assert finished == [], "the stale write gave up at its checkpoint"
+    window_busy[0] = False
+    qtbot.waitUntil(lambda: len(finished) == 1, timeout=10000)
+    assert len(calls) == 2 and finished[0] is calls[1], "a fresh write of the new state followed"
+    assert finished[0].mask[90, 50] == 255, "with the stroke painted meanwhile"
+    assert saver.wait(10)
