@@ -5,8 +5,9 @@ Why: a diffusion model's output drifts in colour from the real pixels it was giv
 round trip), and the eye sees a step at the seam even through a feathered mask. The drift is
 measured on a ring of real pixels just outside the hole and its smooth (local) average is added
 inside the hole. Engines that give the picture's own pixels back outside the hole (ours, the
-classical ones, spandrel's masked models) show no drift there, and the step changes nothing. A large hole is filled at about the model's working size and
-upsampled, which leaves it soft next to sharp, grainy surroundings: the shipped restoration
+classical ones, spandrel's masked models) show no drift there, and the step changes nothing.
+
+A large hole is filled at about the model's working size and upsampled, which leaves it soft next to sharp, grainy surroundings: the shipped restoration
 Transformer sharpens it (its deblur mode), then grain of the surroundings' measured noise level is
 added, seeded, so the fill does not read as a smooth patch.
 """
