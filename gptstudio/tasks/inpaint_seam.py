@@ -7,9 +7,10 @@ measured on a ring of real pixels just outside the hole and its smooth (local) a
 inside the hole. Engines that give the picture's own pixels back outside the hole (ours, the
 classical ones, spandrel's masked models) show no drift there, and the step changes nothing.
 
-A large hole is filled at about the model's working size and upsampled, which leaves it soft next to sharp, grainy surroundings: the shipped restoration
-Transformer sharpens it (its deblur mode), then grain of the surroundings' measured noise level is
-added, seeded, so the fill does not read as a smooth patch.
+A large hole is filled at about the model's working size and upsampled, which leaves it soft
+next to sharp, grainy surroundings: the shipped restoration Transformer sharpens it (its deblur
+mode), then grain of the surroundings' measured noise level is added, seeded, so the fill does not
+read as a smooth patch.
 """
 
 from __future__ import annotations
