@@ -124,7 +124,8 @@ def start_autosave(window) -> bool:  # type: ignore[no-untyped-def]
     _pump(0.05)
     saver.mark_changed()
     deadline = time.perf_counter() + 5
-    while not saver.save_now():
+    # save_now() starts it, or defers it while the window settles and the poll then starts it
+    while not (saver.save_now() or saver.busy()):
         _pump(0.05)
         if time.perf_counter() > deadline:
             return False
