@@ -99,8 +99,6 @@ def run_train(args: argparse.Namespace) -> int:
                 "gptstudio train: give --task and --data (fine-tune) or --recipe and --data.", file=sys.stderr
             )
             return EXIT_BAD_INPUT
-        if args.lr is None:
-            args.lr = 1e-3  # the recipes' option default
         module = importlib.import_module(RECIPES[args.recipe or "restoration-default"])
         return int(module.run_args(args))
     return run_finetune(args)

@@ -7,8 +7,11 @@ torch, so they are only imported when a recipe runs, never when the CLI builds i
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gptstudio.cli_args import float_option, int_option
 
@@ -29,6 +32,51 @@ def phase_at(progress: float, phases: Sequence[tuple[float, int, int]]) -> tuple
     return crop, batch
 
 
+def hardware() -> str:
+    """Where a recipe ran, as its model card says it (torch is imported only when asked)."""
+    import torch
+
+    from gptstudio.core.device import cpu_name
+
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    return f"CPU only, no GPU: {cpu_name()}, {torch.get_num_threads()} threads"
+
+
+def run_logged(
+    args: argparse.Namespace,
+    options_from_args: Callable[[argparse.Namespace], Any],
+    train: Callable[[Any, Callable[[str], None]], object],
+) -> int:
+    """Run a recipe from parsed options with timestamped log lines, the command first (the entry
+    point of ``gptstudio train --recipe`` and of each recipe's ``python -m``)."""
+    from gptstudio.core.errors import InvalidRequestError
+
+    if args.minutes is None and args.steps is None:
+        raise InvalidRequestError("Give --steps, --minutes, or both, so the schedule knows its length.")
+
+    def log(msg: str) -> None:
+        print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+    log("command: " + " ".join(sys.argv))
+    train(options_from_args(args), log)
+    return 0
+
+
+def recipe_main(
+    description: str, prog: str, run_args: Callable[[argparse.Namespace], int], argv: Sequence[str] | None
+) -> int:
+    """``python -m`` for a recipe: parse the shared options, run, and say a user error in one line."""
+    from gptstudio.core.errors import GptStudioError
+
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=description))
+    try:
+        return run_args(parser.parse_args(argv))
+    except GptStudioError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
 def add_arguments(p: argparse.ArgumentParser, *, data_required: bool = True) -> argparse.ArgumentParser:
     """The options every restoration recipe takes (shared by ``python -m`` and ``gptstudio train``,
     where ``--data`` may come from a settings file instead)."""
@@ -38,7 +86,12 @@ def add_arguments(p: argparse.ArgumentParser, *, data_required: bool = True) -> 
     minutes = float_option("minutes", 0, above=True)
     p.add_argument("--minutes", type=minutes, default=None, help="wall-time budget")
     p.add_argument("--steps", type=int_option("steps", 1), default=None, help="number of optimiser steps")
-    p.add_argument("--lr", type=float_option("lr", 0, 1, above=True), default=1e-3, help="peak learning rate")
+    p.add_argument(
+        "--lr",
+        type=float_option("lr", 0, 1, above=True),
+        default=None,
+        help="peak learning rate (default: the recipe's own)",
+    )
     p.add_argument("--seed", type=int_option("seed", 0, 2**31 - 1), default=0)
     p.add_argument("--threads", type=int_option("threads", 1), default=None, help="CPU threads for training")
     p.add_argument(

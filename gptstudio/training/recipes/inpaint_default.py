@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gptstudio.core.device import cpu_name
-from gptstudio.core.errors import GptStudioError, InvalidRequestError
+from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.paths import checkpoints_dir
 from gptstudio.engines.native.inpaint_arch import GIT, GITConfig, PatchDiscriminator
 from gptstudio.engines.native.inpaint_io import save
@@ -40,7 +37,7 @@ from gptstudio.training.hole_masks import random_hole
 from gptstudio.training.inpainting import CropSampler, GanSettings, InpaintRecipe, fill, hole_psnr
 from gptstudio.training.loop import Loop, LoopConfig
 from gptstudio.training.precision import memory_format
-from gptstudio.training.recipes import add_arguments, phase_at
+from gptstudio.training.recipes import hardware, phase_at, recipe_main, run_logged
 
 NAME = "inpaint-default"
 CONFIG = GITConfig()
@@ -75,12 +72,6 @@ class Options:
     #: The shipped network and crop phases; tests pass tiny ones.
     config: GITConfig = CONFIG
     phases: tuple[tuple[float, int, int], ...] = PHASES
-
-
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name(0)}"
-    return f"CPU only, no GPU: {cpu_name()}, {torch.get_num_threads()} threads"
 
 
 class Validator:
@@ -206,11 +197,6 @@ class _Log(Observer):
         self.log(f"val step {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in numbers.items()))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.splitlines()[0])
-    return add_arguments(p)
-
-
 def options_from_args(args: argparse.Namespace) -> Options:
     run_dir = args.run_dir or (checkpoints_dir() / NAME)
     return Options(
@@ -219,33 +205,24 @@ def options_from_args(args: argparse.Namespace) -> Options:
         run_dir=run_dir,
         minutes=args.minutes,
         steps=args.steps,
-        lr=args.lr if args.lr != 1e-3 else 5e-4,
         seed=args.seed,
         threads=args.threads,
         val=args.val or (),
         val_every=args.val_every,
         resume=args.resume,
         precision=args.precision,
+        **({} if args.lr is None else {"lr": args.lr}),  # else the recipe's own default
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return run_args(build_parser().parse_args(argv))
-    except GptStudioError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    """Parse the options, train, export; returns the exit status."""
+    return recipe_main(__doc__.splitlines()[0], f"python -m {__name__}", run_args, argv)
 
 
 def run_args(args: argparse.Namespace) -> int:
     """Train from parsed options (the entry point of ``gptstudio train`` too)."""
-
-    def log(msg: str) -> None:
-        print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-    log("command: " + " ".join(sys.argv))
-    train(options_from_args(args), log)
-    return 0
+    return run_logged(args, options_from_args, train)
 
 
 if __name__ == "__main__":

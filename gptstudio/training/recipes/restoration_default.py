@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gptstudio.core.device import cpu_name
-from gptstudio.core.errors import GptStudioError, InvalidRequestError
+from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.noise_estimate import estimate_noise_sigma
 from gptstudio.core.paths import checkpoints_dir
 from gptstudio.engines.native.arch import GRT, GRTConfig
@@ -52,7 +49,7 @@ from gptstudio.training.degrade import MODE_ALL, MODE_DENOISE, DegradationMix, g
 from gptstudio.training.events import Observer
 from gptstudio.training.loop import Loop, LoopConfig
 from gptstudio.training.precision import memory_format, steps_per_second
-from gptstudio.training.recipes import add_arguments, phase_at
+from gptstudio.training.recipes import hardware, phase_at, recipe_main, run_logged
 from gptstudio.training.restoration import RestorationRecipe, psnr
 
 NAME = "restoration-default"
@@ -91,13 +88,6 @@ class Options:
     config: GRTConfig = CONFIG
     precision: str = "auto"
     compare_precision: bool = False
-
-
-def hardware() -> str:
-    """Where the training ran, for the model card."""
-    if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name(0)}"
-    return f"CPU only, no GPU: {cpu_name()}, {torch.get_num_threads()} threads"
 
 
 class Validator:
@@ -281,12 +271,6 @@ def compare_precision(
     return rates
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The recipe's command-line options (``python -m gptstudio.training.recipes.restoration_default``)."""
-    p = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.splitlines()[0])
-    return add_arguments(p)
-
-
 def options_from_args(args: argparse.Namespace) -> Options:
     run_dir = args.run_dir or (checkpoints_dir() / NAME)
     return Options(
@@ -295,7 +279,6 @@ def options_from_args(args: argparse.Namespace) -> Options:
         run_dir=run_dir,
         minutes=args.minutes,
         steps=args.steps,
-        lr=args.lr,
         seed=args.seed,
         threads=args.threads,
         val=args.val or (),
@@ -304,29 +287,18 @@ def options_from_args(args: argparse.Namespace) -> Options:
         resume=args.resume,
         precision=args.precision,
         compare_precision=args.compare_precision,
+        **({} if args.lr is None else {"lr": args.lr}),  # else the recipe's own default
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, train, export; returns the exit status."""
-    try:
-        return run_args(build_parser().parse_args(argv))
-    except GptStudioError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    return recipe_main(__doc__.splitlines()[0], f"python -m {__name__}", run_args, argv)
 
 
 def run_args(args: argparse.Namespace) -> int:
     """Train from parsed options (the entry point of ``gptstudio train`` too)."""
-    if args.minutes is None and args.steps is None:
-        raise InvalidRequestError("Give --steps, --minutes, or both, so the schedule knows its length.")
-
-    def log(msg: str) -> None:
-        print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-    log("command: " + " ".join(sys.argv))
-    train(options_from_args(args), log)
-    return 0
+    return run_logged(args, options_from_args, train)
 
 
 if __name__ == "__main__":
