@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from pathlib import Path
 
 import torch
 
 from gptstudio.core.atomic import atomic_write_bytes
 from gptstudio.core.errors import ModelError
 from gptstudio.engines.native.inpaint_arch import GIT, IN_CHANNELS, GITConfig
+from gptstudio.engines.native.io import count_indices, read_weights
 
 _REQUIRED = ("embed.weight", "out.weight", "middle.0.attn.qkv.weight", "middle.0.pos.weight")
-
-
-def _count(keys: set[str], pattern: str) -> int:
-    rx = re.compile(pattern)
-    found = [int(m.group(1)) for k in keys if (m := rx.match(k))]
-    return max(found) + 1 if found else 0
 
 
 def detect(state_dict: Mapping[str, torch.Tensor]) -> GITConfig:
@@ -41,8 +34,8 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> GITConfig:
     if embed.ndim != 4 or embed.shape[1] != IN_CHANNELS * 4 or state_dict["out.weight"].shape[0] != 12:
         raise ModelError("These weights are not a GIT: the entry or exit convolution has the wrong shape.")
     width = int(embed.shape[0])
-    levels = _count(keys, r"downs\.(\d+)\.conv\.weight$")
-    local = tuple(_count(keys, rf"encoders\.{i}\.(\d+)\.norm") for i in range(levels))
+    levels = count_indices(keys, r"downs\.(\d+)\.conv\.weight$")
+    local = tuple(count_indices(keys, rf"encoders\.{i}\.(\d+)\.norm") for i in range(levels))
     mid = width * 2**levels
     hidden2 = int(state_dict["middle.0.ffn.proj_in.weight"].shape[0])
     if state_dict["middle.0.attn.qkv.weight"].shape[0] != 3 * mid:
@@ -50,7 +43,7 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> GITConfig:
     return GITConfig(
         width=width,
         local_blocks=local,
-        global_blocks=_count(keys, r"middle\.(\d+)\.attn\.qkv\.weight$"),
+        global_blocks=count_indices(keys, r"middle\.(\d+)\.attn\.qkv\.weight$"),
         ffn_expansion=hidden2 / 2 / mid,
     )
 
@@ -73,20 +66,7 @@ def load(path: str | os.PathLike[str]) -> tuple[GIT, dict[str, str]]:
 
     The head count cannot be read from tensor shapes, so it comes from the file's ``config`` entry.
     """
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    p = Path(path)
-    if p.suffix != ".safetensors":
-        raise ModelError(f"{p.name}: only .safetensors weight files are loaded (they cannot run code).")
-    if not p.is_file():
-        raise ModelError(f"The weight file {p} does not exist.")
-    try:
-        state = load_file(str(p))
-        with safe_open(str(p), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-    except (SafetensorError, OSError) as exc:
-        raise ModelError(f"Cannot read the weight file {p.name}: {exc}") from exc
+    state, meta = read_weights(path)
     try:
         heads = int(json.loads(meta.get("config", "{}")).get("global_heads", 0))
     except (ValueError, TypeError, AttributeError):

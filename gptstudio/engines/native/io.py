@@ -23,10 +23,16 @@ from gptstudio.engines.native.arch import GRT, GRTConfig
 _REQUIRED = ("embed.weight", "mode_embed.weight", "out.weight", "middle.0.attn.qkv.weight")
 
 
-def _count_blocks(keys: set[str], prefix: str) -> int:
-    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.attn\.qkv\.weight$")
-    found = [int(m.group(1)) for k in keys if (m := pattern.match(k))]
+def count_indices(keys: set[str], pattern: str) -> int:
+    """How many numbered modules a state dict holds: one more than the largest index that
+    ``pattern``'s first group captures (0 when none matches)."""
+    rx = re.compile(pattern)
+    found = [int(m.group(1)) for k in keys if (m := rx.match(k))]
     return max(found) + 1 if found else 0
+
+
+def _count_blocks(keys: set[str], prefix: str) -> int:
+    return count_indices(keys, re.escape(prefix) + r"\.(\d+)\.attn\.qkv\.weight$")
 
 
 def detect(state_dict: Mapping[str, torch.Tensor]) -> GRTConfig:
@@ -81,6 +87,14 @@ def build(state_dict: Mapping[str, torch.Tensor]) -> GRT:
 
 def load(path: str | os.PathLike[str]) -> tuple[GRT, dict[str, str]]:
     """Load a ``.safetensors`` GRT file; return the model (fp32, eval mode) and the file metadata."""
+    state, meta = read_weights(path)
+    model = build({k: v.float() for k, v in state.items()})
+    return model, meta
+
+
+def read_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a ``.safetensors`` file (never a pickle), or :class:`ModelError`
+    saying what is wrong with the file; shared by our networks' loaders."""
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
@@ -95,8 +109,7 @@ def load(path: str | os.PathLike[str]) -> tuple[GRT, dict[str, str]]:
             meta = dict(f.metadata() or {})
     except (SafetensorError, OSError) as exc:
         raise ModelError(f"Cannot read the weight file {p.name}: {exc}") from exc
-    model = build({k: v.float() for k, v in state.items()})
-    return model, meta
+    return state, meta
 
 
 def save(model: GRT, path: str | os.PathLike[str], metadata: Mapping[str, str] | None = None) -> None:
