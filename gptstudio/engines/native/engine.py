@@ -17,6 +17,8 @@ sum kept in fp32, channels-last on the CPU, fp32 on other CPUs, and bf16/fp16 on
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
 
@@ -27,12 +29,33 @@ from gptstudio.core.progress import TaskState
 from gptstudio.core.tiling import SizeRequirements, pad_to, tiled_apply
 from gptstudio.engines.base import RESTORE_MODES, EngineInfo, RestorationEngine
 from gptstudio.engines.native.arch import GRT, MODES
+from gptstudio.engines.native.inpaint_arch import GIT
+
+NetworkT = TypeVar("NetworkT", bound=torch.nn.Module)
 
 
-def size_requirements(model: GRT) -> SizeRequirements:
-    """Sides padded to the network's multiple; at least two multiples so convolutions see context."""
+def size_requirements(model: GRT | GIT) -> SizeRequirements:
+    """Sides padded to the network's multiple (GRT's or GIT's); at least two multiples so
+    convolutions see context."""
     m = model.config.multiple_of
     return SizeRequirements(minimum=2 * m, multiple_of=m)
+
+
+def place_network(
+    model: NetworkT, info: EngineInfo, device: str, bf16: bool | None
+) -> tuple[NetworkT, torch.dtype]:
+    """One of our networks on ``device`` in eval mode, in the dtype it runs in (bf16 on CPUs with
+    bf16 units unless turned off, bf16/fp16 on a GPU, else fp32), channels-last on the CPU."""
+    dtype = choose_dtype(
+        device,
+        supports_half=info.supports_half,
+        supports_bf16=info.supports_bf16,
+        cpu_bf16=cpu_bf16_enabled(bf16),
+    )
+    model = model.to(device=device, dtype=dtype).eval()
+    if device == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    return model, dtype
 
 
 #: Attention window at inference, in full-resolution pixels: the largest training patch, so the
@@ -57,15 +80,7 @@ class GRTEngine(RestorationEngine):
     ) -> None:
         self.info = info
         self.device = device
-        self.dtype = choose_dtype(
-            device,
-            supports_half=info.supports_half,
-            supports_bf16=info.supports_bf16,
-            cpu_bf16=cpu_bf16_enabled(bf16),
-        )
-        self.model = model.to(device=device, dtype=self.dtype).eval()
-        if device == "cpu":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model, self.dtype = place_network(model, info, device, bf16)
         self.model.set_attention_window(window)
         self.align = self.model.alignment()
 

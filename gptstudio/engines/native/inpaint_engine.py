@@ -14,17 +14,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gptstudio.core.device import choose_dtype, cpu_bf16_enabled
 from gptstudio.core.progress import TaskState
-from gptstudio.core.tiling import SizeRequirements, pad_to
+from gptstudio.core.tiling import pad_to
 from gptstudio.engines.base import EngineInfo, InpaintEngine
+from gptstudio.engines.native.engine import place_network, size_requirements
 from gptstudio.engines.native.inpaint_arch import GIT
 
-
-def size_requirements(model: GIT) -> SizeRequirements:
-    """Sides padded to the network's multiple (16); at least two multiples."""
-    m = model.config.multiple_of
-    return SizeRequirements(minimum=2 * m, multiple_of=m)
+__all__ = ["DEFAULT_VARIANTS", "VARIANTS", "GITEngine", "size_requirements"]
 
 
 def _hflip(t: torch.Tensor) -> torch.Tensor:
@@ -67,15 +63,7 @@ class GITEngine(InpaintEngine):
         self.variants = variants
         self.info = info
         self.device = device
-        self.dtype = choose_dtype(
-            device,
-            supports_half=info.supports_half,
-            supports_bf16=info.supports_bf16,
-            cpu_bf16=cpu_bf16_enabled(bf16),
-        )
-        self.model = model.to(device=device, dtype=self.dtype).eval()
-        if device == "cpu":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model, self.dtype = place_network(model, info, device, bf16)
 
     def inpaint(
         self,
