@@ -14,7 +14,6 @@ when a mask limits it — undo gives back the exact pixels, 16-bit ones included
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -41,7 +40,6 @@ from gptstudio.core.masks import composite, feather
 PREVIEW_SIDE = 1280
 #: Feather of the mask edge, in pixels of the photo (the tasks' default).
 FEATHER = 4.0
-_NO_PIXELS = np.zeros((0, 0, 3), np.float32)
 
 
 class AdjustController(QObject):
@@ -220,13 +218,7 @@ class AdjustController(QObject):
             self.panel.status.setText("Not applied: the image changed meanwhile. Apply again.")
             return
         self.history.share(doc.image, landed.edit, landed.image)
-        entry = HistoryEntry(
-            landed.edit,
-            list(doc.history),
-            [*doc.history, dict(result.params)],
-            replace(doc.image, rgb=_NO_PIXELS, alpha=None),
-            replace(landed.image, rgb=_NO_PIXELS, alpha=None),
-        )
+        entry = HistoryEntry.landing(landed.edit, doc.history, result.params, doc.image, landed.image)
         first = ImageState(landed.image, landed.qimage, entry.history_after)
 
         def current() -> tuple[ImageData, QImage]:

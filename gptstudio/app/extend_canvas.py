@@ -11,7 +11,6 @@ the default inpainter, and the user presses Run to fill it (or paints more first
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,6 @@ from gptstudio.core.errors import GptStudioError
 from gptstudio.core.imagedata import ImageData
 from gptstudio.tasks.outpaint import MAX_EXTEND, extend_canvas
 
-_NO_PIXELS = np.zeros((0, 0, 3), np.float32)
 SIDES = ("left", "top", "right", "bottom")
 
 
@@ -136,13 +134,7 @@ class ExtendCanvasController(QObject):
             self.notify("The canvas was not extended: the image changed meanwhile. Try again.", 8000)
             return
         self.history.share(doc.image, landed.edit, landed.image)
-        entry = HistoryEntry(
-            landed.edit,
-            list(doc.history),
-            [*doc.history, params],
-            replace(doc.image, rgb=_NO_PIXELS, alpha=None),
-            replace(landed.image, rgb=_NO_PIXELS, alpha=None),
-        )
+        entry = HistoryEntry.landing(landed.edit, doc.history, params, doc.image, landed.image)
         h, w = image.height, image.width
         entry.mask_before = mask_before if mask_before is not None else np.zeros((h, w), np.uint8)
         entry.mask_after = mask_after

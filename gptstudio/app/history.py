@@ -26,7 +26,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,9 @@ from gptstudio.app.undo_commands import ImageState
 from gptstudio.core.imageio import ImageData
 
 BUDGET_KEY = "history/budget_mb"
+
+#: The pixels of a metadata-only copy of an image.
+_NO_PIXELS = np.zeros((0, 0, 3), np.float32)
 
 
 def default_budget_mb() -> int:
@@ -78,6 +81,25 @@ class HistoryEntry:
     mask_after: np.ndarray | None = field(default=None, repr=False)
     #: The mask an inpaint cleared as it landed, as its compact box (see :mod:`.history_mask`).
     mask_box: Any = field(default=None, repr=False)
+
+    @classmethod
+    def landing(
+        cls,
+        edit: Edit,
+        history: list[dict[str, Any]],
+        params: dict[str, Any],
+        before: ImageData,
+        after: ImageData,
+    ) -> HistoryEntry:
+        """The entry of an edit landing on a document whose history is ``history``: that history
+        with ``params`` appended, and metadata-only copies of the images before and after."""
+        return cls(
+            edit,
+            list(history),
+            [*history, dict(params)],
+            replace(before, rgb=_NO_PIXELS, alpha=None),
+            replace(after, rgb=_NO_PIXELS, alpha=None),
+        )
 
     def arrays(self) -> list[np.ndarray]:
         out = [m for m in (self.mask_before, self.mask_after) if m is not None]

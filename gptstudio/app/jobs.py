@@ -34,7 +34,6 @@ from gptstudio.core.vocabulary import TASK_LABELS
 from gptstudio.tasks.requests import Request
 
 #: Whole-image undo entries rebuild their image from this metadata-only copy plus their pixels.
-_NO_PIXELS = np.zeros((0, 0, 3), np.float32)
 
 
 @dataclass
@@ -190,10 +189,7 @@ class JobsController(QObject):
         self._done()
         assert edit is not None
         self.history.share(doc.image, edit, image)
-        entry = HistoryEntry(
-            edit, list(doc.history), [*doc.history, dict(result.params)],
-            replace(doc.image, rgb=_NO_PIXELS, alpha=None), replace(image, rgb=_NO_PIXELS, alpha=None),
-        )
+        entry = HistoryEntry.landing(edit, doc.history, result.params, doc.image, image)
         if image.size != doc.image.size and self.canvas.mask_item is not None:
             # an upscale: the mask follows the image, and undo gives back the mask it had
             entry.mask_before = self.canvas.mask_item.alpha()
