@@ -115,7 +115,11 @@ def _check_trainable(net: torch.nn.Module, base: str, architecture: str) -> None
         )
 
 
-def _pairs_draw(items: list[Item], crop: int, batch: int) -> Any:
+def _pairs_draw(items: list[Item], crop: int, batch: int, mode: int) -> Any:
+    """Batches of (damaged, clean, mode) crops from matched pairs. ``mode`` is the mode the task
+    runs the network in (denoise for ``--task denoise``), so the fine-tune trains the same mode
+    embedding that inference uses."""
+
     def draw(rng: np.random.Generator, progress: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         clean = np.empty((batch, crop, crop, 3), np.uint8)
         damaged = np.empty_like(clean)
@@ -128,7 +132,7 @@ def _pairs_draw(items: list[Item], crop: int, batch: int) -> Any:
         def t(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
 
-        return t(damaged), t(clean), torch.full((batch,), MODE_ALL, dtype=torch.int64)
+        return t(damaged), t(clean), torch.full((batch,), mode, dtype=torch.int64)
 
     return draw
 
@@ -152,13 +156,13 @@ def build(settings: Settings, data: Dataset, device: str, store: Store) -> Plan:
     shard_items = {"items": train}
 
     if pairs:
-        draw_pairs = {"fn": _pairs_draw(train, crop, s.batch)}
+        draw_pairs = {"fn": _pairs_draw(train, crop, s.batch, mode)}
 
         def draw(rng: np.random.Generator, progress: float) -> Any:
             return draw_pairs["fn"](rng, progress)
 
         def shard(rank: int, world: int) -> None:
-            draw_pairs["fn"] = _pairs_draw(train[rank::world] or train, crop, s.batch)
+            draw_pairs["fn"] = _pairs_draw(train[rank::world] or train, crop, s.batch, mode)
 
     else:
         sampler = PatchSampler([it.image for it in train], damage, seed=s.seed)  # type: ignore[arg-type]
