@@ -42,6 +42,8 @@ from gptstudio.models import registry
 from gptstudio.tasks import requests
 
 #: The order the task list shows (the vocabulary itself lives in core.vocabulary).
+#: The task-specific rows visible_parameters reports besides the model's PARAMETERS.
+PANEL_OWN = ("feather", "scale", "size", "variation", "lora")
 TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
 __all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
 
@@ -81,7 +83,7 @@ class TaskPanel(QWidget):
 
         self.params_banner = ParamsBanner()
         self.params_label, self.reuse_button = self.params_banner.label, self.params_banner.reuse_button
-        self.params_banner.reuse_requested.connect(self.apply_params)
+        self.params_banner.reuse_requested.connect(self._reuse)
         self.stored = StoredParams(self)
         outer.addWidget(self.params_banner)
 
@@ -213,6 +215,8 @@ class TaskPanel(QWidget):
             self.rows.generate.set_model(info)
             if not self.rows.generate.varies():
                 shown.discard("strength")
+            if not self.rows.generate.has_loras():
+                shown.discard("lora")
         for key, row in self._rows.items():
             self.form.setRowVisible(row, key in shown)  # type: ignore[arg-type]
         # showing the row shows every widget in it; the custom box only goes with "Custom"
@@ -253,7 +257,7 @@ class TaskPanel(QWidget):
         return {
             key
             for key, row in self._rows.items()
-            if key in (*PARAMETERS, "feather", "scale", "size", "variation") and self.form.isRowVisible(row)  # type: ignore[arg-type]
+            if key in (*PARAMETERS, *PANEL_OWN) and self.form.isRowVisible(row)  # type: ignore[arg-type]
         }
 
     def scale(self) -> float:
@@ -324,6 +328,13 @@ class TaskPanel(QWidget):
     def apply_params(self, params: dict[str, Any]) -> list[str]:
         """Set task, model and settings from stored parameters; returns what could not be applied."""
         return self.stored.apply(params)
+
+    def _reuse(self, params: dict[str, Any]) -> None:
+        """Reuse parameters pressed: apply them, and say what this installation lacks (a removed
+        model or LoRA) rather than quietly running without it."""
+        missing = self.apply_params(params)
+        if missing:
+            self.params_banner.show_missing(missing)
 
     def save_state(self, settings: QSettings) -> None:
         """Remember the task, model and settings, so the next start picks up where this one ended."""

@@ -1,16 +1,18 @@
-"""The task panel's Generate rows: picture size with presets, "vary the open picture", memory needed.
+"""The task panel's Generate rows: picture size with presets, "vary the open picture", a LoRA with
+its strength, and the memory needed.
 
 Why their own module: Generate has settings no other task has — a size (presets from the model's
 native resolution, or any width and height), the choice between a new picture and a variation of
-the open one (only offered where the model has an image-to-image pipeline), and the memory the run
-will need at that size, shown before Run is pressed.
+the open one (only offered where the model has an image-to-image pipeline), the LoRAs trained with
+Tools > Train… for the chosen model's family (the row shows only when there is one to pick), and
+the memory the run will need at that size, shown before Run is pressed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox
 
 from gptstudio.app.task_panel_rows import ElidingComboBox
 from gptstudio.engines.base import EngineInfo
@@ -56,6 +58,20 @@ class GenerateRows:
         self.vary = QCheckBox("Vary the open picture")
         self.vary.setObjectName("varyPicture")
         self.vary.setToolTip(VARY_TIP)
+        self.lora_row = QHBoxLayout()
+        self.lora = ElidingComboBox()
+        self.lora.setObjectName("loraCombo")
+        self.lora.setToolTip("A LoRA you trained (Tools > Train…): the model learns your subject or style")
+        self.lora_strength = QDoubleSpinBox()
+        self.lora_strength.setObjectName("loraStrength")
+        self.lora_strength.setRange(0.0, 2.0)
+        self.lora_strength.setSingleStep(0.1)
+        self.lora_strength.setValue(1.0)
+        self.lora_strength.setToolTip("How strongly the LoRA applies: 0 not at all, 1 as trained")
+        self.lora_row.addWidget(self.lora, 2)
+        self.lora_row.addWidget(self.lora_strength, 1)
+        self.lora.currentIndexChanged.connect(self._lora_chosen)
+        self._fill_loras(None)
         self.memory = QLabel()
         self.memory.setObjectName("generateMemory")
         self.memory.setWordWrap(True)
@@ -77,7 +93,30 @@ class GenerateRows:
         if self.size_combo.currentData() is None:
             self._preset()
         self._offer_variation()
+        self._fill_loras(info.id if info is not None else None)
         self.update_memory(info)
+
+    def _fill_loras(self, model_id: str | None) -> None:
+        """List the LoRAs this model can apply, keeping the one picked when it is still there."""
+        from gptstudio.tasks.loras import loras_for
+
+        picked = self.lora.currentData()
+        self.lora.blockSignals(True)
+        self.lora.clear()
+        self.lora.addItem("No LoRA", None)
+        for lora_id, name in loras_for(model_id):
+            self.lora.addItem(name if name == lora_id else f"{name} ({lora_id})", lora_id)
+        index = self.lora.findData(picked) if picked is not None else 0
+        self.lora.setCurrentIndex(max(index, 0))
+        self.lora.blockSignals(False)
+        self._lora_chosen()
+
+    def _lora_chosen(self) -> None:
+        self.lora_strength.setEnabled(self.lora.currentData() is not None)
+
+    def has_loras(self) -> bool:
+        """Whether the chosen model has any LoRA to pick (the panel hides the row otherwise)."""
+        return self.lora.count() > 1
 
     def set_document(self, has_document: bool) -> None:
         """A picture was opened or closed: a variation needs one."""
@@ -113,11 +152,15 @@ class GenerateRows:
     def request_values(self, strength: float) -> dict[str, Any]:
         """What a GenerateRequest takes from these rows: the size, and the strength of a variation
         (1 for a new picture: nothing of the open one is kept)."""
-        return {
+        values: dict[str, Any] = {
             "width": int(self.width.value()),
             "height": int(self.height.value()),
             "strength": float(strength) if self.varies() else 1.0,
         }
+        lora = self.lora.currentData()
+        if lora is not None:
+            values.update(lora=str(lora), lora_strength=float(self.lora_strength.value()))
+        return values
 
     def apply(self, params: dict[str, Any]) -> None:
         """Reuse parameters: the size and whether it was a variation."""
@@ -133,3 +176,13 @@ class GenerateRows:
             self.height.setValue(int(params["height"]))
         if "variation" in params and self.vary.isEnabled():
             self.vary.setChecked(bool(params["variation"]))
+        index = self.lora.findData(params["lora"]) if params.get("lora") else 0
+        self.lora.setCurrentIndex(max(index, 0))  # a LoRA no longer installed: none
+        if params.get("lora_strength") is not None:
+            self.lora_strength.setValue(float(params["lora_strength"]))
+
+    def missing_lora(self, params: dict[str, Any]) -> str | None:
+        """The LoRA stored parameters name that this model cannot apply here (removed, or another
+        family), for Reuse parameters to say so instead of silently running without it."""
+        lora = params.get("lora")
+        return str(lora) if lora and self.lora.findData(lora) < 0 else None

@@ -69,6 +69,13 @@ class ParamsBanner(QFrame):
         if params.get("seed") is not None:
             bits.append(f"seed {params['seed']}")
         self.label.setText("This image was made with " + ", ".join(bits) + ".")
+        self.reuse_button.show()
+        self.show()
+
+    def show_missing(self, missing: list[str]) -> None:
+        """After Reuse: the settings were set, except these, which are not installed here."""
+        self.label.setText(f"Reused the settings, except {', '.join(missing)}: not installed here.")
+        self.reuse_button.hide()
         self.show()
 
 
@@ -116,6 +123,9 @@ class StoredParams:
         if params.get("scale"):
             p.set_scale(float(params["scale"]))
         p.rows.generate.apply(params)
+        lora = p.rows.generate.missing_lora(params)
+        if lora:
+            missing.append(f"LoRA {lora}")
         if "mask_from_alpha" in params and p.fill_transparent.isEnabled():
             p.fill_transparent.setChecked(bool(params["mask_from_alpha"]))
         # Settings the panel shows no control for still change the result: carry them into the

@@ -54,7 +54,7 @@ TASK_OWN_ROWS: dict[str, frozenset[str]] = {
     "restore": frozenset({"applies_to"}),
     "denoise": frozenset({"applies_to"}),
     "upscale": frozenset({"scale", "applies_to"}),
-    "generate": frozenset({"memory"}),
+    "generate": frozenset({"lora", "memory"}),
 }
 #: Tasks a painted mask limits to the masked area (inpaint *fills* it instead).
 MASKED_FILTERS = ("denoise", "restore", "upscale")
@@ -73,6 +73,7 @@ LABELS = {
     "applies_to": "Applies to",
     "size": "Size",
     "variation": "",
+    "lora": "LoRA",
     "memory": "",
 }
 
@@ -227,7 +228,7 @@ class ParameterRows:
 
         self.generate = GenerateRows()
         gen = self.generate
-        self.rows.update(size=gen.size_row, variation=gen.vary, memory=gen.memory)
+        self.rows.update(size=gen.size_row, variation=gen.vary, lora=gen.lora_row, memory=gen.memory)
 
     def set_applies_to(self, masked: bool) -> None:
         """Say where a filter acts: the painted mask (feathered) or, with none, the whole image."""

@@ -22,6 +22,7 @@ from gptstudio.core.progress import TaskState
 from gptstudio.engines.base import GenerateEngine
 from gptstudio.engines.classical.lanczos import resize
 from gptstudio.tasks.common import base_params, check_range, is_out_of_memory, resolve_engine, timed
+from gptstudio.tasks.loras import resolve_lora
 from gptstudio.tasks.native_size import round_to, working_size
 from gptstudio.tasks.requests import GenerateRequest, TaskResult
 
@@ -61,36 +62,6 @@ def call_with_offload_retry(engine: Any, run: Any) -> Any:
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
         return run()
-
-
-def resolve_lora(lora: str | None, family: str | None) -> tuple[str, str] | None:
-    """(name, adapter file) of a LoRA given by store id or file; it must fit the model's family."""
-    if not lora:
-        return None
-    from pathlib import Path
-
-    from safetensors import safe_open
-
-    from gptstudio.models import registry
-
-    store = registry.default().store
-    if Path(lora).suffix == ".safetensors" and Path(lora).is_file():
-        path, name = Path(lora), Path(lora).stem
-    elif store.has(lora) and store.get(lora).engine == "lora":
-        path, name = store.get(lora).weights_path(), lora
-    else:
-        raise InvalidRequestError(
-            f"There is no LoRA '{lora}': give the id of a trained LoRA or its .safetensors."
-        )
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-    if meta.get("format") != "gptstudio-lora":
-        raise InvalidRequestError(f"{path.name} is not a LoRA made by `gptstudio train --task generate`.")
-    if family is None or meta.get("family") != family:
-        raise InvalidRequestError(
-            f"The LoRA '{name}' was trained for a {meta.get('family')} model; this model cannot apply it."
-        )
-    return name, str(path)
 
 
 def generate(request: GenerateRequest, state: TaskState) -> TaskResult:

@@ -177,3 +177,56 @@ def test_new_picture_never_replaces_a_photo_opened_meanwhile(qtbot, window, imag
     qtbot.wait(50)  # let a late result reach the window, if one were coming
     assert window.document is not None and window.document.image.size == (320, 240)
     assert window.document.source_path == image_path and not window.is_dirty()
+
+
+def test_a_trained_lora_is_picked_in_the_generate_panel_changes_the_picture_and_is_reused(  # type: ignore[no-untyped-def]
+    qtbot, window, image_path, tmp_path
+) -> None:
+    from gptstudio.models.store import Store
+
+    base = tiny.install("sd3", "tiny-sd3")
+    tiny.install("amused", "tiny-amused")
+    lora = tiny.train_lora(base, tmp_path / "dog")
+    panel = window.panel
+    panel.refresh_tasks()
+    window.open_path(image_path)
+    pick(panel.task_combo, "Generate")
+    assert panel.set_model("tiny-amused")
+    assert "lora" not in panel.visible_parameters(), "an SD3 LoRA is not offered for aMUSEd"
+    assert panel.set_model(base)
+    assert "lora" in panel.visible_parameters()
+    rows = panel.rows.generate
+    assert not rows.lora_strength.isEnabled(), "no strength without a LoRA"
+
+    qtbot.keyClicks(panel.prompt, "sks dog")
+    panel.steps.setValue(2)
+    rows.width.setValue(32)
+    rows.height.setValue(32)
+    panel.seed.setValue(11)
+    panel.seed_lock.setChecked(True)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=30000)
+    plain = window.document.image.rgb.copy()
+    assert "lora" not in window.document.history[-1]
+
+    pick(rows.lora, "dog")
+    assert rows.lora_strength.isEnabled()
+    rows.lora_strength.setValue(1.5)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 2, timeout=30000)
+    params = window.document.history[-1]
+    assert params["lora"] == lora and params["lora_strength"] == 1.5 and params["seed"] == 11
+    assert abs(window.document.image.rgb - plain).max() > 1e-3, "the same seed with the LoRA differs"
+
+    pick(rows.lora, "No LoRA")
+    rows.lora_strength.setValue(1.0)
+    assert panel.apply_params(params) == []
+    assert rows.lora.currentData() == lora and rows.lora_strength.value() == 1.5
+
+    # Removed from the store: Reuse says so instead of quietly running without it.
+    Store().remove(lora)
+    panel.refresh_tasks()
+    assert "lora" not in panel.visible_parameters()
+    panel.show_file_params(params)
+    qtbot.mouseClick(panel.params_banner.reuse_button, Qt.MouseButton.LeftButton)
+    assert f"LoRA {lora}" in panel.params_banner.label.text() and not panel.params_banner.isHidden()

@@ -307,6 +307,25 @@ def install(family: str, model_id: str | None = None) -> str:
     return model.id
 
 
+def train_lora(base: str, folder: Path, name: str = "dog") -> str:
+    """A LoRA for the installed ``base``, trained for one step on two pictures with a trigger word,
+    as ``gptstudio train --task generate`` makes one; its store id."""
+    import numpy as np
+    from PIL import Image
+
+    from gptstudio.training import finetune
+    from gptstudio.training.runs import Settings
+
+    folder.mkdir(parents=True)
+    for i in range(2):
+        y, x = np.mgrid[0:48, 0:48]
+        rgb = np.dstack([x * 5, y * 5, np.full_like(x, 90 * i)]).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"{i}.png")
+    settings = Settings(task="generate", data=str(folder), name=name, base=base, preset="quick", steps=1,
+                        crop=32, lr=5e-2, trigger="sks dog")  # fmt: skip
+    return str(finetune.run(settings, log=lambda _: None)["model_id"])
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread() -> Any:
     """Run the tiny networks on one thread (modules that import this fixture get it).
