@@ -26,13 +26,15 @@ SHOWN_FAILURES = 20
 
 def register(sub: Any) -> None:
     """Add ``batch`` to the main parser's subparsers."""
-    from gptstudio.batch.options import BATCH_TASKS, OUTPUT_FORMATS
+    from gptstudio import cli_args
+    from gptstudio.batch.options import BATCH_TASKS, OUTPUT_FORMATS, VARIATION_STRENGTH
 
     b = sub.add_parser(
         "batch",
         help="run a task on every image of a folder (resumable; mirrors sub-folders)",
         description=(
-            "Run denoise, restore, upscale or inpaint on every image of a folder. Results mirror the "
+            "Run denoise, restore, upscale or inpaint on every image of a folder, or vary each one with "
+            "a prompt (generate). Results mirror the "
             "sub-folders under OUTPUT_DIR, keep EXIF and ICC profiles, and a manifest there "
             "(gptstudio-batch.jsonl) lets a stopped batch resume without redoing finished files."
         ),
@@ -59,14 +61,31 @@ def register(sub: Any) -> None:
         "--mask-dir", type=Path, help="inpaint: folder of masks, matched by relative path and file stem"
     )
     masks.add_argument("--mask", type=Path, help="inpaint: one mask for every image (white = fill)")
-    b.add_argument("--prompt", default="", help="inpaint: what to put in the masked area (prompted models)")
-    b.add_argument("--negative-prompt", default="", help="inpaint: what to avoid (prompted models)")
-    b.add_argument("--steps", type=int, default=12, help="inpaint: sampling steps (generative models)")
+    b.add_argument(
+        "--prompt",
+        default="",
+        help="inpaint: what goes in the masked area; generate: what each picture becomes",
+    )
+    b.add_argument("--negative-prompt", default="", help="inpaint, generate: what to avoid (prompted models)")
+    b.add_argument("--steps", type=int, default=12, help="inpaint, generate: sampling steps (default 12)")
+    b.add_argument("--guidance", type=float, help="generate: prompt guidance (default: the model's)")
+    b.add_argument("--lora", help="generate: a LoRA from `gptstudio train --task generate` (id or file)")
+    b.add_argument(
+        "--lora-strength",
+        type=cli_args.float_option("lora-strength", 0.0, 2.0),
+        default=1.0,
+        help="generate: how strongly the LoRA applies (default 1)",
+    )
     b.add_argument("--feather", type=float, default=4.0, help="inpaint: soften the mask edge by N pixels")
     b.add_argument("--model", help="model id (see `gptstudio models`); default: the best installed")
     b.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: $GPTSTUDIO_DEVICE or auto)")
     b.add_argument("--tile", type=int, help="tile size in pixels (0 = whole image; default: the model's)")
-    b.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 full effect (default 1)")
+    b.add_argument(
+        "--strength",
+        type=float,
+        help="0 keeps the input, 1 full effect (default 1; generate: how much of each picture changes, "
+        f"below 1, default {VARIATION_STRENGTH})",
+    )
     b.add_argument("--mode", default="all", help="restore: all, jpeg, deblur or denoise (default all)")
     b.add_argument("--scale", type=float, default=4.0, help="upscale: factor above 1, at most 16 (default 4)")
     b.add_argument("--seed", type=int, help="seed for seeded tasks (default: one random seed for the batch)")
@@ -106,7 +125,7 @@ def register(sub: Any) -> None:
 
 def options_from_args(args: argparse.Namespace) -> Any:
     """The :class:`BatchOptions` the arguments describe (checked by the batch itself)."""
-    from gptstudio.batch.options import BatchOptions
+    from gptstudio.batch.options import BatchOptions, default_strength
 
     return BatchOptions(
         task=args.task,
@@ -120,7 +139,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         model=args.model,
         device=args.device,
         tile=args.tile,
-        strength=args.strength,
+        strength=default_strength(args.task) if args.strength is None else args.strength,
         mode=args.mode,
         scale=args.scale,
         seed=args.seed,
@@ -128,6 +147,9 @@ def options_from_args(args: argparse.Namespace) -> Any:
         negative_prompt=args.negative_prompt,
         steps=args.steps,
         feather=args.feather,
+        guidance=args.guidance,
+        lora=args.lora,
+        lora_strength=args.lora_strength,
         format=args.format,
         quality=args.quality,
         suffix=args.suffix,

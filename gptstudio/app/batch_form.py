@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from gptstudio.app.task_panel_rows import SEED_MAX, TASK_PARAMETERS, ElidingComboBox
 from gptstudio.batch import BATCH_TASKS, BatchOptions
+from gptstudio.batch.options import VARIATION_STRENGTH
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.vocabulary import MODE_LABELS, RESTORE_MODES, TASK_LABELS
 from gptstudio.models import registry
@@ -42,7 +43,8 @@ FORMAT_LABELS = {
 #: Model settings a batch passes on (a row shows when the task has it and the model uses it).
 MODEL_ROWS = ("strength", "mode", "prompt", "seed")
 #: Rows that belong to the task whatever the model.
-TASK_ROWS = {"upscale": {"scale"}, "inpaint": {"feather", "mask"}}
+TASK_ROWS = {"upscale": {"scale"}, "inpaint": {"feather", "mask"}, "generate": {"lora"}}
+PROMPT_HINTS = {"inpaint": "What to put in the masked area", "generate": "What each picture becomes"}
 SETTINGS_GROUP = "batch"
 
 
@@ -113,6 +115,16 @@ class BatchForm(QWidget):
         self.seed.setValue(-1)
         self.feather = QDoubleSpinBox(objectName="batchFeather", minimum=0.0, maximum=256.0, suffix=" px")
         self.feather.setValue(4.0)
+        lora_row = QHBoxLayout()
+        self.lora = ElidingComboBox()
+        self.lora.setObjectName("batchLora")
+        self.lora_strength = QDoubleSpinBox(
+            objectName="batchLoraStrength", minimum=0.0, maximum=2.0, singleStep=0.1
+        )
+        self.lora_strength.setValue(1.0)
+        self.lora_strength.setToolTip("How strongly the LoRA applies: 0 not at all, 1 as trained")
+        lora_row.addWidget(self.lora, 2)
+        lora_row.addWidget(self.lora_strength, 1)
         mask_row = QHBoxLayout()
         self.mask_kind = QComboBox(objectName="batchMaskKind")
         self.mask_kind.addItem("Mask folder", "dir")
@@ -128,8 +140,9 @@ class BatchForm(QWidget):
             "seed": self.seed,
             "feather": self.feather,
             "mask": mask_row,
+            "lora": lora_row,
         }
-        labels = {"mode": "Repair", "mask": "Masks"}
+        labels = {"mode": "Repair", "mask": "Masks", "lora": "LoRA"}
         for key, widget in self._rows.items():
             form.addRow(labels.get(key, key.capitalize()), widget)
 
@@ -173,6 +186,10 @@ class BatchForm(QWidget):
         return index >= 0
 
     def _task_changed(self) -> None:
+        task = self.task()
+        self.prompt.setPlaceholderText(PROMPT_HINTS.get(task, ""))
+        if task == "generate" and self.strength.value() >= 1.0:  # a variation must keep some
+            self.strength.setValue(VARIATION_STRENGTH)
         self.refresh_models()
 
     def refresh_models(self) -> None:
@@ -181,7 +198,8 @@ class BatchForm(QWidget):
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for info in registry.models_for(self.task()):
-            self.model_combo.addItem(info.name, info.id)
+            if self.task() != "generate" or "variation" in info.uses:  # a batch varies pictures
+                self.model_combo.addItem(info.name, info.id)
         if current:
             self.model_combo.setCurrentIndex(max(self.model_combo.findData(current), 0))
         self.model_combo.blockSignals(False)
@@ -191,9 +209,27 @@ class BatchForm(QWidget):
         task, model_id = self.task(), self.model_combo.currentData()
         uses = registry.info(model_id).uses if model_id else frozenset()
         rows = {r for r in MODEL_ROWS if r in TASK_PARAMETERS.get(task, frozenset()) and r in uses}
-        return rows | TASK_ROWS.get(task, set())
+        rows |= TASK_ROWS.get(task, set())
+        if self.lora.count() < 2:  # no LoRA for this model: nothing to choose
+            rows.discard("lora")
+        return rows
+
+    def _fill_loras(self) -> None:
+        """The LoRAs the chosen generator can apply (none offered: the row is hidden)."""
+        from gptstudio.tasks.loras import loras_for
+
+        picked = self.lora.currentData()
+        self.lora.blockSignals(True)
+        self.lora.clear()
+        self.lora.addItem("No LoRA", None)
+        if self.task() == "generate":
+            for lora_id, name in loras_for(self.model_combo.currentData()):
+                self.lora.addItem(name if name == lora_id else f"{name} ({lora_id})", lora_id)
+        self.lora.setCurrentIndex(max(self.lora.findData(picked) if picked else 0, 0))
+        self.lora.blockSignals(False)
 
     def _update_rows(self) -> None:
+        self._fill_loras()
         shown = self.shown_rows()
         for key, row in self._rows.items():
             self.form.setRowVisible(row, key in shown)
@@ -254,6 +290,8 @@ class BatchForm(QWidget):
             prompt=self.prompt.text(),
             seed=None if self.seed.value() < 0 else self.seed.value(),
             feather=self.feather.value(),
+            lora=self.lora.currentData() if task == "generate" else None,
+            lora_strength=self.lora_strength.value(),
             format=str(self.format_combo.currentData()),
             quality=self.quality.value(),
             suffix=self.suffix.text(),
@@ -279,6 +317,8 @@ class BatchForm(QWidget):
             "feather": self.feather.value(),
             "mask_kind": self.mask_kind.currentData(),
             "mask": self.mask_edit.text(),
+            "lora": self.lora.currentData() or "",
+            "lora_strength": self.lora_strength.value(),
             "format": self.format_combo.currentData(),
             "quality": self.quality.value(),
             "suffix": self.suffix.text(),
@@ -309,6 +349,8 @@ class BatchForm(QWidget):
         self.feather.setValue(get("feather", 4.0, float))
         self.mask_kind.setCurrentIndex(max(self.mask_kind.findData(get("mask_kind", "dir")), 0))
         self.mask_edit.setText(get("mask", ""))
+        self.lora.setCurrentIndex(max(self.lora.findData(get("lora", "")), 0))
+        self.lora_strength.setValue(get("lora_strength", 1.0, float))
         self.format_combo.setCurrentIndex(max(self.format_combo.findData(get("format", "png")), 0))
         self.quality.setValue(get("quality", 95, int))
         self.suffix.setText(get("suffix", ""))

@@ -19,12 +19,14 @@ from typing import Any
 from gptstudio.core.errors import InvalidRequestError, MaskError
 from gptstudio.engines.base import RESTORE_MODES
 
-#: Tasks a batch can run (generate-variation joins once the task exists).
-BATCH_TASKS = ("denoise", "restore", "upscale", "inpaint")
+#: Tasks a batch can run; "generate" varies each picture with a prompt (image-to-image).
+BATCH_TASKS = ("denoise", "restore", "upscale", "inpaint", "generate")
 #: Tasks that load no model (``gptstudio adjust`` on a folder runs through the batch this way).
 MODEL_FREE_TASKS = ("adjust",)
 #: Tasks whose result depends on a seed: one seed is fixed per batch and recorded.
-SEEDED_TASKS = frozenset({"inpaint"})
+SEEDED_TASKS = frozenset({"inpaint", "generate"})
+#: A variation keeps some of each picture: how much changes when the user does not say.
+VARIATION_STRENGTH = 0.6
 #: ``format`` values: a fixed output format, or "same" to keep each input's own.
 OUTPUT_FORMATS = ("png", "jpg", "webp", "tiff", "same")
 #: File extension written for each fixed format.
@@ -57,6 +59,11 @@ class BatchOptions:
     negative_prompt: str = ""
     steps: int = 12
     feather: float = 4.0
+    #: Generate: classifier-free guidance (None = the model's default), and a LoRA trained with
+    #: ``gptstudio train --task generate`` (store id or file) with how strongly it applies.
+    guidance: float | None = None
+    lora: str | None = None
+    lora_strength: float = 1.0
     format: str = "png"
     quality: int = 95
     suffix: str = ""
@@ -92,6 +99,8 @@ def check_options(options: BatchOptions) -> None:
         )
     if o.task in ("denoise", "restore", "inpaint"):
         check_range("Strength", o.strength, 0.0, 1.0)
+    if o.task == "generate":
+        _check_variation(o)
     if o.task == "restore" and o.mode not in RESTORE_MODES:
         raise InvalidRequestError(f"Unknown restore mode '{o.mode}'. Use one of: {', '.join(RESTORE_MODES)}.")
     if o.task == "upscale":
@@ -116,6 +125,30 @@ def check_options(options: BatchOptions) -> None:
     if o.seed is not None and o.seed < 0:
         raise InvalidRequestError("The seed must be zero or positive.")
     _check_masks(o)
+
+
+def default_strength(task: str) -> float:
+    """Strength when none is given: a variation keeps part of each picture, the filters act fully."""
+    return VARIATION_STRENGTH if task == "generate" else 1.0
+
+
+def _check_variation(o: BatchOptions) -> None:
+    """A batch generate varies each picture: the generate task's own checks, and a strength below
+    1 (at 1 nothing of the picture would be kept: every output a new, unrelated picture)."""
+    from gptstudio.tasks.generate import check_generate
+    from gptstudio.tasks.requests import GenerateRequest
+
+    if not o.strength < 1.0:
+        raise InvalidRequestError(
+            "A batch varies each picture, so Strength must be below 1 (how much of each picture "
+            f"changes; {VARIATION_STRENGTH} is a good start)."
+        )
+    check_generate(
+        GenerateRequest(
+            prompt=o.prompt, strength=o.strength, steps=o.steps, guidance=o.guidance,
+            lora_strength=o.lora_strength,
+        )
+    )  # fmt: skip
 
 
 def _check_masks(o: BatchOptions) -> None:
@@ -153,6 +186,16 @@ def task_settings(options: BatchOptions, seed: int | None) -> dict[str, Any]:
             negative_prompt=o.negative_prompt,
             steps=o.steps,
             feather=o.feather,
+        )
+    if o.task == "generate":
+        out.update(
+            strength=o.strength,
+            prompt=o.prompt,
+            negative_prompt=o.negative_prompt,
+            steps=o.steps,
+            guidance=o.guidance,
+            lora=o.lora,
+            lora_strength=o.lora_strength if o.lora else None,
         )
     if o.task in SEEDED_TASKS:
         out["seed"] = seed

@@ -107,14 +107,15 @@ class Session:
         self.options = options
         self.state = state or TaskState()
         self.on_record = on_record
+        model = options.model or _variation_model(options.task)
         if options.task in MODEL_FREE_TASKS:  # adjustments: arithmetic, nothing to load
             from gptstudio.tasks.adjust import INFO as info
 
             self.device = "cpu"
         elif load_model:  # loaded once here; the registry's cache hands the same engine to every file
-            _engine, info, self.device = resolve_engine(options.task, options.model, options.device)
+            _engine, info, self.device = resolve_engine(options.task, model, options.device)
         else:  # the model loads where it runs (a Ray actor); still fail early on a wrong model
-            info = registry.info(options.model or registry.default_model(options.task))
+            info = registry.info(model or registry.default_model(options.task))
             if options.task not in info.tasks:
                 from gptstudio.core.errors import ModelError
 
@@ -122,6 +123,13 @@ class Session:
                     f"The model '{info.id}' cannot {options.task}; it does: {', '.join(info.tasks)}."
                 )
             self.device = options.device or "auto"
+        if options.task == "generate" and "variation" not in info.uses:
+            from gptstudio.core.errors import ModelError
+
+            raise ModelError(
+                f"The model '{info.id}' makes new pictures but cannot vary one, which is what a batch "
+                "does with each picture; choose a model that can vary a picture."
+            )
         self.info = info
         self.manifest_path = options.output_dir / MANIFEST_NAME
         self.index: ManifestIndex = read_manifest(self.manifest_path)
@@ -278,3 +286,13 @@ def _remove_stale_temps(items: list[PlannedFile]) -> None:
                     (directory / entry).unlink()
                 except OSError:
                     pass
+
+
+def _variation_model(task: str) -> str | None:
+    """For a batch generate with no model named: the best installed model that can vary a picture
+    (the generate task's own default may be one that only makes new pictures)."""
+    if task != "generate":
+        return None
+    from gptstudio.models import registry
+
+    return next((i.id for i in registry.models_for("generate") if "variation" in i.uses), None)

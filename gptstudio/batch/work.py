@@ -25,6 +25,7 @@ from gptstudio.core.imageio import ImageData, load_image, save_image
 from gptstudio.core.progress import TaskState
 from gptstudio.tasks import (
     DenoiseRequest,
+    GenerateRequest,
     InpaintRequest,
     Request,
     RestoreRequest,
@@ -144,6 +145,18 @@ def build_request(ctx: BatchContext, image: ImageData, mask: np.ndarray | None) 
         return RestoreRequest(mode=o.mode, strength=o.strength, **common)
     if o.task == "upscale":
         return UpscaleRequest(scale=float(o.scale), max_megapixels=o.max_megapixels, **common)
+    if o.task == "generate":
+        return GenerateRequest(
+            prompt=o.prompt,
+            negative_prompt=o.negative_prompt,
+            strength=o.strength,
+            steps=o.steps,
+            guidance=o.guidance,
+            seed=ctx.seed,
+            lora=o.lora,
+            lora_strength=o.lora_strength,
+            **common,
+        )
     return InpaintRequest(
         mask=mask,
         prompt=o.prompt,

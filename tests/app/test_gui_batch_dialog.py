@@ -175,3 +175,38 @@ def test_closing_the_window_mid_batch_asks_stops_and_joins(qtbot, window, monkey
     qtbot.waitUntil(lambda: "running" in _statuses(dialog).values(), timeout=10000)
     window.close()  # the window's close asks too, then cancels and joins the batch thread
     assert len(asked) == 2 and not dialog.running()
+
+
+def test_vary_a_folder_with_a_trained_lora(qtbot, dialog, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    pytest.importorskip("diffusers")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "engines"))
+    import diffusers_tiny
+
+    from gptstudio.core.imageio import read_params
+
+    base = diffusers_tiny.install("sd3", "tiny-sd3")
+    diffusers_tiny.install("pixart-sigma", "tiny-pixart")
+    lora = diffusers_tiny.train_lora(base, tmp_path / "captioned")
+    src, out = _folder(tmp_path / "in", 2), tmp_path / "out"
+    _choose(qtbot, dialog, monkeypatch, src, out)
+    form = dialog.form
+    form.set_task("generate")
+    models = [form.model_combo.itemData(i) for i in range(form.model_combo.count())]
+    assert base in models and "tiny-pixart" not in models, "a batch varies: only models that can vary"
+    assert form.set_model(base)
+    assert form.strength.value() < 1, "a variation keeps part of each picture"
+    assert {"strength", "prompt", "seed", "lora"} <= form.shown_rows()
+    form.prompt.setText("sks dog")
+    form.lora.setCurrentIndex(form.lora.findData(lora))
+    form.lora_strength.setValue(0.7)
+    form.seed.setValue(3)
+    _wait_planned(qtbot, dialog, 2)
+    dialog.start_button.click()
+    _wait_stopped(qtbot, dialog)
+    assert set(_statuses(dialog).values()) == {"done"}
+    params = read_params(out / "img0.png")
+    assert params["lora"] == lora and params["lora_strength"] == 0.7 and params["prompt"] == "sks dog"
+    with Image.open(out / "sub" / "img1.png") as im:
+        assert im.size == (32, 24)
