@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptstudio.app.task_panel_generate import fill_loras
 from gptstudio.app.task_panel_rows import SEED_MAX, TASK_PARAMETERS, ElidingComboBox
 from gptstudio.batch import BATCH_TASKS, BatchOptions
 from gptstudio.batch.options import VARIATION_STRENGTH
@@ -214,22 +215,8 @@ class BatchForm(QWidget):
             rows.discard("lora")
         return rows
 
-    def _fill_loras(self) -> None:
-        """The LoRAs the chosen generator can apply (none offered: the row is hidden)."""
-        from gptstudio.tasks.loras import loras_for
-
-        picked = self.lora.currentData()
-        self.lora.blockSignals(True)
-        self.lora.clear()
-        self.lora.addItem("No LoRA", None)
-        if self.task() == "generate":
-            for lora_id, name in loras_for(self.model_combo.currentData()):
-                self.lora.addItem(name if name == lora_id else f"{name} ({lora_id})", lora_id)
-        self.lora.setCurrentIndex(max(self.lora.findData(picked) if picked else 0, 0))
-        self.lora.blockSignals(False)
-
     def _update_rows(self) -> None:
-        self._fill_loras()
+        fill_loras(self.lora, self.model_combo.currentData() if self.task() == "generate" else None)
         shown = self.shown_rows()
         for key, row in self._rows.items():
             self.form.setRowVisible(row, key in shown)

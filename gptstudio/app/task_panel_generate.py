@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox
 
 from gptstudio.app.task_panel_rows import ElidingComboBox
 from gptstudio.engines.base import EngineInfo
@@ -37,6 +37,21 @@ def _spin(name: str, value: int) -> QSpinBox:
     box.setSuffix(" px")
     box.setValue(value)
     return box
+
+
+def fill_loras(combo: QComboBox, model_id: str | None) -> None:
+    """ "No LoRA" and the LoRAs ``model_id`` can apply, keeping the one picked when it is still
+    offered (the Generate panel and the Batch dialog list them alike)."""
+    from gptstudio.tasks.loras import loras_for
+
+    picked = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem("No LoRA", None)
+    for lora_id, name in loras_for(model_id):
+        combo.addItem(name if name == lora_id else f"{name} ({lora_id})", lora_id)
+    combo.setCurrentIndex(max(combo.findData(picked) if picked is not None else 0, 0))
+    combo.blockSignals(False)
 
 
 class GenerateRows:
@@ -97,18 +112,7 @@ class GenerateRows:
         self.update_memory(info)
 
     def _fill_loras(self, model_id: str | None) -> None:
-        """List the LoRAs this model can apply, keeping the one picked when it is still there."""
-        from gptstudio.tasks.loras import loras_for
-
-        picked = self.lora.currentData()
-        self.lora.blockSignals(True)
-        self.lora.clear()
-        self.lora.addItem("No LoRA", None)
-        for lora_id, name in loras_for(model_id):
-            self.lora.addItem(name if name == lora_id else f"{name} ({lora_id})", lora_id)
-        index = self.lora.findData(picked) if picked is not None else 0
-        self.lora.setCurrentIndex(max(index, 0))
-        self.lora.blockSignals(False)
+        fill_loras(self.lora, model_id)
         self._lora_chosen()
 
     def _lora_chosen(self) -> None:

@@ -179,24 +179,13 @@ def task_settings(options: BatchOptions, seed: int | None) -> dict[str, Any]:
         out["mode"] = o.mode
     if o.task == "upscale":
         out["scale"] = float(o.scale)
+    if o.task in ("inpaint", "generate"):  # the prompted tasks
+        out.update(strength=o.strength, prompt=o.prompt, negative_prompt=o.negative_prompt, steps=o.steps)
     if o.task == "inpaint":
-        out.update(
-            strength=o.strength,
-            prompt=o.prompt,
-            negative_prompt=o.negative_prompt,
-            steps=o.steps,
-            feather=o.feather,
-        )
+        out["feather"] = o.feather
     if o.task == "generate":
-        out.update(
-            strength=o.strength,
-            prompt=o.prompt,
-            negative_prompt=o.negative_prompt,
-            steps=o.steps,
-            guidance=o.guidance,
-            lora=o.lora,
-            lora_strength=o.lora_strength if o.lora else None,
-        )
+        lora_strength = o.lora_strength if o.lora else None
+        out.update(guidance=o.guidance, lora=o.lora, lora_strength=lora_strength)
     if o.task in SEEDED_TASKS:
         out["seed"] = seed
     out.update(dict(o.extra))
