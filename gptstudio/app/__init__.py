@@ -41,8 +41,9 @@ def create_window(argv: list[str] | None = None) -> tuple[Any, Any]:
     app.setDesktopFileName("gptstudio")
 
     from gptstudio.app.appearance import saved_choice
-    from gptstudio.app.main_window import MainWindow, app_icon
+    from gptstudio.app.main_window import MainWindow
     from gptstudio.app.theme import apply_theme
+    from gptstudio.app.window_state import app_icon
 
     apply_theme(app, saved_choice())
 

@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar
 
-from gptstudio.app import actions
-from gptstudio.app import settings as app_settings
+from gptstudio.app import actions, window_state
 from gptstudio.app.adjust_controller import AdjustController
 from gptstudio.app.adjust_panel import AdjustPanel
 from gptstudio.app.appearance import Appearance
@@ -123,7 +122,7 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.selection_changed.connect(self.act_mask_from_selection.setEnabled)
-        self._restore_window_state()
+        window_state.restore(self)
         actions.update_enabled(self)
         self._update_title()
         self._probed = False
@@ -336,41 +335,16 @@ class MainWindow(QMainWindow):
 
     # --- window state and closing -----------------------------------------------------------
 
-    def _restore_window_state(self) -> None:
-        s = app_settings.settings()
-        geometry = s.value("window/geometry")
-        state = s.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.centre_on_screen()
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        size = s.value("tools/size")
-        if size is not None:
-            self.tools.set_size(float(size))
-        hardness = s.value("tools/hardness")
-        if hardness is not None:
-            self.tools.set_hardness(float(hardness))
-        self.panel.restore_state(s)
-
-    def _save_window_state(self) -> None:
-        s = app_settings.settings()
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("tools/size", self.tools.size)
-        s.setValue("tools/hardness", self.tools.hardness)
-        self.panel.save_state(s)
-        s.sync()
-
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed and not (
-            self.confirm_discard() and self.models.confirm_stop_downloads() and self._confirm_stop_batch()
+            self.confirm_discard()
+            and self.models.confirm_stop_downloads()
+            and self._confirm_stop_batch()
             and (self.training is None or self.training.confirm_stop(self))
         ):
             event.ignore()
             return
-        self._save_window_state()
+        window_state.save(self)
         self.shutdown()
         event.accept()
 
@@ -397,24 +371,3 @@ class MainWindow(QMainWindow):
         if self.training is not None and not self.training.shutdown():
             print("GPT Studio: the trainer is writing its checkpoint; it ends on its own.", file=sys.stderr)
         self.autosaver.discard()
-
-    def centre_on_screen(self) -> None:
-        """First start: a large window in the middle of the screen, never bigger than it."""
-        screen = QApplication.primaryScreen()
-        if screen is not None:
-            geo = screen.availableGeometry()
-            self.resize(
-                min(self.width(), int(geo.width() * 0.92)), min(self.height(), int(geo.height() * 0.92))
-            )
-            self.move(geo.center() - QPoint(self.width() // 2, self.height() // 2))
-
-
-def app_icon() -> QIcon:
-    """The SVG plus the rendered PNG sizes, so small sizes (title bar, taskbar) stay crisp."""
-    from importlib.resources import files
-
-    icons = files("gptstudio.resources") / "icons"
-    icon = QIcon(str(icons / "gptstudio.svg"))
-    for size in (16, 24, 32, 48, 64, 128, 256, 512):
-        icon.addFile(str(icons / f"gptstudio-{size}.png"))
-    return icon

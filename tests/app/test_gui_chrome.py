@@ -140,7 +140,9 @@ def test_view_task_panel_toggles_and_is_remembered(qtbot, window) -> None:  # ty
     toggle.trigger()
     assert window.task_dock.isVisible() and toggle.isChecked()
     toggle.trigger()
-    window._save_window_state()
+    from gptstudio.app import window_state
+
+    window_state.save(window)
     second = MainWindow()
     try:
         second.show()
