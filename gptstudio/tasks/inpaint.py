@@ -73,7 +73,7 @@ def inpaint(request: InpaintRequest, state: TaskState) -> TaskResult:
         if info.native > 0:  # a generative model: a window around the mask near its native size
             window = mask_window(hole, info.native, _context(hole, request.feather))
             multiple = info.size.multiple_of
-            filled = _inpaint_window(engine, image.rgb, hole, window, info.native, multiple, sampling)
+            filled = _inpaint_window(engine, image.rgb, hole, window, info.native, multiple, sampling, device)
         else:
             filled = engine.inpaint(image.rgb, hole, **sampling)
         blend = feather(hole, request.feather)
@@ -123,6 +123,7 @@ def _inpaint_window(
     native: int,
     multiple: int,
     sampling: dict[str, Any],
+    device: str = "cpu",
 ) -> np.ndarray:
     """Run the engine on ``window`` scaled to its working size, match the seam's colour, restore
     detail if the window was scaled down; the full image with the window's result pasted back
@@ -143,7 +144,8 @@ def _inpaint_window(
         out = resize(out, w, h)
         if w / run_w >= UPSAMPLED:  # filled at a reduced scale: bring back detail and grain
             full = np.ascontiguousarray(rgb[window.slices])
-            out = restore_detail(full, out, hole[window.slices], sampling["seed"], sampling["state"])
+            seed, state = sampling["seed"], sampling["state"]
+            out = restore_detail(full, out, hole[window.slices], seed, state, device)
     filled = rgb.copy()
     filled[window.slices] = out
     return filled

@@ -27,6 +27,9 @@ from gptstudio.engines.base import RestorationEngine
 RESTORER = "grt-restoration"
 #: A fill made at less than 1/UPSAMPLED of the photo's scale gets its detail restored.
 UPSAMPLED = 1.5
+#: Boxes up to this many pixels are sharpened in one pass (a few GB at most): the engine's 1,024 px
+#: tiles with their 128 px overlap would run a 1,100 px box as four full tiles, 3× the work.
+WHOLE_BOX = 2_000_000
 
 
 def _ring(hole: np.ndarray, width: int) -> np.ndarray:
@@ -57,7 +60,7 @@ def match_seam_colour(known: np.ndarray, filled: np.ndarray, hole: np.ndarray) -
 
 
 def restore_detail(
-    known: np.ndarray, filled: np.ndarray, hole: np.ndarray, seed: int, state: TaskState
+    known: np.ndarray, filled: np.ndarray, hole: np.ndarray, seed: int, state: TaskState, device: str = "cpu"
 ) -> np.ndarray:
     """Sharpen an upsampled fill with the shipped restoration model and add the surroundings' grain.
 
@@ -75,12 +78,13 @@ def restore_detail(
     from gptstudio.models import registry
 
     try:
-        restorer = registry.load(RESTORER, "cpu")
+        restorer = registry.load(RESTORER, device)
     except (GptStudioError, KeyError):  # a broken install: the fill stands without the sharpening
         restorer = None
     if isinstance(restorer, RestorationEngine):
         box = np.ascontiguousarray(out[y0:y1, x0:x1])
-        sharp = restorer.restore(box, strength=1.0, mode="deblur", state=state, noise_level=0.0)
+        tile = 0 if box.shape[0] * box.shape[1] <= WHOLE_BOX else None
+        sharp = restorer.restore(box, strength=1.0, mode="deblur", state=state, noise_level=0.0, tile=tile)
         inside = (hole[y0:y1, x0:x1] > 0.5)[..., None]
         out[y0:y1, x0:x1] = np.where(inside, sharp, box)
     ring = _ring(hole, 12)

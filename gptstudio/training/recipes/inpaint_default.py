@@ -43,8 +43,12 @@ NAME = "inpaint-default"
 CONFIG = GITConfig()
 #: (start as a fraction of training, crop size, batch size).
 PHASES = ((0.0, 128, 16), (0.5, 256, 8))
-#: Fraction of training on L1 alone before the discriminator joins.
+#: Continuing from ``--init``: the network knows the basics, so the large crops from the start.
+INIT_PHASES = ((0.0, 256, 8),)
+#: Fraction of training on L1 alone before the discriminator joins (a fresh discriminator
+#: catches up quickly with a trained generator, so an ``--init`` run starts it sooner).
 GAN_START = 0.3
+INIT_GAN_START = 0.1
 HOLE_WEIGHT = 5.0
 ADV_WEIGHT = 0.01
 FM_WEIGHT = 0.1
@@ -69,6 +73,8 @@ class Options:
     resume: bool = False
     log_every: int = 50
     precision: str = "auto"
+    #: Continue from these exported weights (stage 2) instead of random ones.
+    init: Path | None = None
     #: The shipped network and crop phases; tests pass tiny ones.
     config: GITConfig = CONFIG
     phases: tuple[tuple[float, int, int], ...] = PHASES
@@ -102,17 +108,22 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         torch.set_num_threads(opts.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(opts.seed)
-    images = load_folder(opts.data, min_side=max(c for _, c, _ in opts.phases))
+    phases = INIT_PHASES if opts.init and opts.phases == PHASES else opts.phases
+    images = load_folder(opts.data, min_side=max(c for _, c, _ in phases))
     sampler = CropSampler(images, opts.seed)
     # Validation crops are the last phase's size (256 px for the shipped recipe).
-    validators = [Validator(Path(v), crop=opts.phases[-1][1]) for v in opts.val]
+    validators = [Validator(Path(v), crop=phases[-1][1]) for v in opts.val]
     fmt = memory_format(device)
-    gen = GIT(opts.config).to(device, memory_format=fmt)
+    gen = GIT(opts.config)
+    if opts.init:
+        _init_from(gen, opts.init)
+        log(f"starting from the weights in {opts.init}")
+    gen = gen.to(device, memory_format=fmt)
     disc = PatchDiscriminator().to(device, memory_format=fmt)
 
     def draw(rng: np.random.Generator, progress: float) -> tuple[torch.Tensor, ...]:
         sampler.rng = rng  # the loop's generator: the data order is in its checkpoints
-        crop, batch = phase_at(progress, opts.phases)
+        crop, batch = phase_at(progress, phases)
         return sampler.batch(batch, crop)
 
     def validate(ema: torch.nn.Module, device: str) -> dict[str, float]:
@@ -122,7 +133,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         lr=opts.lr,
         d_lr=opts.d_lr,
         warmup=opts.warmup,
-        gan_start=GAN_START,
+        gan_start=INIT_GAN_START if opts.init else GAN_START,
         hole_weight=HOLE_WEIGHT,
         adv_weight=ADV_WEIGHT,
         fm_weight=FM_WEIGHT,
@@ -142,7 +153,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         validate_seconds=opts.val_every,
         resume=opts.resume,
     )
-    loop = Loop(recipe, config, [_Log(log, opts.log_every, opts.phases)])
+    loop = Loop(recipe, config, [_Log(log, opts.log_every, phases)])
     if opts.resume and ckpt_path.is_file():
         log(f"resuming from {ckpt_path}")
     g_m, d_m = (sum(p.numel() for p in net.parameters()) / 1e6 for net in (gen, disc))
@@ -158,6 +169,7 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
         "wall_seconds": round(result.seconds, 1),
         "hardware": hardware(),
         "data": str(opts.data),
+        "init": opts.init.name if opts.init else None,
         "precision": "bf16 autocast" if result.bf16 else "fp32",
         "final_val": history[-1] if history else None,
     }
@@ -166,6 +178,16 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
     summary["out"] = str(opts.out)
     log(f"exported EMA weights to {opts.out}: {json.dumps(summary)}")
     return summary
+
+
+def _init_from(gen: GIT, path: Path) -> None:
+    """Load exported GIT weights into the recipe's generator; another shape is refused."""
+    from gptstudio.engines.native.inpaint_io import load
+
+    start, _meta = load(path)
+    if start.config != gen.config:
+        raise InvalidRequestError(f"{path.name} is a {start.config} network, not the recipe's {gen.config}.")
+    gen.load_state_dict({k: v.float() for k, v in start.state_dict().items()})
 
 
 class _Log(Observer):
@@ -211,6 +233,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         val_every=args.val_every,
         resume=args.resume,
         precision=args.precision,
+        init=args.init,
         **({} if args.lr is None else {"lr": args.lr}),  # else the recipe's own default
     )
 
