@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,21 @@ def test_gan_recipe_resumes_to_the_same_weights(folder: Path, tmp_path: Path) ->
     b, _ = inpaint_io.load(tmp_path / "b" / "git.safetensors")
     for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y)
+
+
+def test_init_continues_from_exported_weights_and_refuses_another_shape(folder: Path, tmp_path: Path) -> None:
+    from gptstudio.core.errors import InvalidRequestError
+
+    recipe.train(_opts(folder, tmp_path / "first", 2), lambda _: None)
+    first = tmp_path / "first" / "git.safetensors"
+    logs: list[str] = []
+    summary = recipe.train(_opts(folder, tmp_path / "second", 1, init=first, lr=1e-9), logs.append)
+    assert summary["init"] == "git.safetensors" and any("starting from the weights" in s for s in logs)
+    start, _ = inpaint_io.load(first)
+    after, _ = inpaint_io.load(tmp_path / "second" / "git.safetensors")
+    for (name, a), b in zip(start.state_dict().items(), after.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-3), name  # a step at lr 1e-9 moves nothing
+    other = GITConfig(width=12, local_blocks=(1,), global_blocks=1, global_heads=2)
+    with pytest.raises(InvalidRequestError, match="not the recipe's"):
+        wider = dataclasses.replace(_opts(folder, tmp_path / "third", 1, init=first), config=other)
+        recipe.train(wider, lambda _: None)

@@ -21,8 +21,8 @@ MODEL_CARD = WEIGHTS_DIR / "grt-restoration-v3.md"
 #: Priority in the registry: above the classical methods (0), so it is the default.
 PRIORITY = 10
 
-INPAINT_WEIGHTS_FILE = WEIGHTS_DIR / "git-inpaint-v1.safetensors"
-INPAINT_MODEL_CARD = WEIGHTS_DIR / "git-inpaint-v1.md"
+INPAINT_WEIGHTS_FILE = WEIGHTS_DIR / "git-inpaint-v2.safetensors"
+INPAINT_MODEL_CARD = WEIGHTS_DIR / "git-inpaint-v2.md"
 #: The working size: a window around the mask is scaled to about this many pixels squared.
 INPAINT_NATIVE = 512
 
