@@ -124,21 +124,30 @@ def speed() -> list[list[object]]:
     big = cv2.resize(small, (6000, 4000), interpolation=cv2.INTER_CUBIC)
     big_hole = np.zeros((4000, 6000), np.float32)
     big_hole[1500:2600, 2500:3590] = bucket_holes(1100, 1090, (0.95, 1.01), seed=6)[0]
-    print(f"24-MP hole: {big_hole.mean() * 100:.1f} % of the image", flush=True)
+    # A small mask on the same photo (a blemish, a distant passer-by): its window is under 512².
+    spot = np.zeros((4000, 6000), np.float32)
+    spot[1900:2100, 2900:3100] = bucket_holes(200, 200, (0.95, 1.01), seed=7)[0]
+    print(
+        f"24-MP holes: {big_hole.mean() * 100:.1f} % and {spot.mean() * 100:.1f} % of the image", flush=True
+    )
     rows = []
-    ours_small = best_of(lambda: run(small, small_hole, "git-inpaint"), 3)
-    ours_big = best_of(lambda: run(big, big_hole, "git-inpaint"), 1)
-    rows.append(["GIT (ours), through the task", f"{ours_small:.2f}", f"{ours_big:.1f}"])
-    telea_small = best_of(lambda: run(small, small_hole, "classical-telea"), 3)
-    telea_big = best_of(lambda: run(big, big_hole, "classical-telea"), 1)
-    rows.append(["Telea, through the task", f"{telea_small:.2f}", f"{telea_big:.1f}"])
+    for label, model in (
+        ("GIT (ours), through the task", "git-inpaint"),
+        ("Telea, through the task", "classical-telea"),
+    ):
+        t_small = best_of(lambda m=model: run(small, small_hole, m), 3)
+        t_big = best_of(lambda m=model: run(big, big_hole, m), 1)
+        t_spot = best_of(lambda m=model: run(big, spot, m), 1)
+        rows.append([label, f"{t_small:.2f}", f"{t_big:.1f}", f"{t_spot:.1f}"])
     lama = lama_engine()
     sampling = dict(prompt="", negative_prompt="", seed=0, steps=1, guidance=0.0, strength=1.0)
     small_f = to_float(small)
     lama_small = best_of(lambda: lama.inpaint(small_f, small_hole, state=TaskState(), **sampling), 3)
     big_f = to_float(big)
     lama_big = best_of(lambda: lama.inpaint(big_f, big_hole, state=TaskState(), **sampling), 1)
-    rows.append(["LaMa (big-lama size, random weights), its engine", f"{lama_small:.2f}", f"{lama_big:.1f}"])
+    lama_spot = best_of(lambda: lama.inpaint(big_f, spot, state=TaskState(), **sampling), 1)
+    rows.append(["LaMa (big-lama size, random weights), its engine", f"{lama_small:.2f}", f"{lama_big:.1f}",
+                 f"{lama_spot:.1f}"])  # fmt: skip
     for r in rows:
         print(*r, flush=True)
     return rows
@@ -173,9 +182,13 @@ def main() -> int:
         ]
         + (
             [
-                "Speed (seconds, best of runs): a 512² photo with a 10 % hole, and a 6000×4000 photo "
-                "with a 5 % hole.",
-                markdown_table(["method", "512² fill (s)", "24 MP, 5 % hole (s)"], speed_rows),
+                'Speed (seconds, best of runs; "through the task" includes the 24-MP array conversions '
+                "in and out, about 1.4 s): a 512² photo with a 10 % hole, a 6000×4000 photo with a 5 % "
+                "hole (1.2 MP: filled at 512² and upsampled, then the detail step), and the same photo "
+                "with a 200×200 px object (its window is under 512²: filled at full scale, no detail step).",
+                markdown_table(
+                    ["method", "512² fill", "24 MP, 5 % hole", "24 MP, 200 px object"], speed_rows
+                ),
             ]
             if speed_rows
             else []
