@@ -30,6 +30,7 @@ from gptstudio.app.task_panel_generate import fill_loras
 from gptstudio.app.task_panel_rows import SEED_MAX, TASK_PARAMETERS, ElidingComboBox
 from gptstudio.batch import BATCH_TASKS, BatchOptions
 from gptstudio.batch.options import VARIATION_STRENGTH
+from gptstudio.batch.session import batch_models
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.vocabulary import MODE_LABELS, RESTORE_MODES, TASK_LABELS
 from gptstudio.models import registry
@@ -198,9 +199,8 @@ class BatchForm(QWidget):
         current = self.model_combo.currentData()
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for info in registry.models_for(self.task()):
-            if self.task() != "generate" or "variation" in info.uses:  # a batch varies pictures
-                self.model_combo.addItem(info.name, info.id)
+        for info in batch_models(self.task()):
+            self.model_combo.addItem(info.name, info.id)
         if current:
             self.model_combo.setCurrentIndex(max(self.model_combo.findData(current), 0))
         self.model_combo.blockSignals(False)

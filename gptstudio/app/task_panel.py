@@ -41,9 +41,9 @@ from gptstudio.engines.base import EngineInfo
 from gptstudio.models import registry
 from gptstudio.tasks import requests
 
-#: The order the task list shows (the vocabulary itself lives in core.vocabulary).
 #: The task-specific rows visible_parameters reports besides the model's PARAMETERS.
 PANEL_OWN = ("feather", "scale", "size", "variation", "lora")
+#: The order the task list shows (the vocabulary itself lives in core.vocabulary).
 TASK_ORDER = ("inpaint", "restore", "denoise", "upscale", "generate")
 __all__ = ["SEED_MAX", "TASK_LABELS", "TaskPanel", "available_tasks", "request_types"]
 

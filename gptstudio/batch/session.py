@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gptstudio.batch.discovery import MANIFEST_NAME, PlannedFile, plan
 from gptstudio.batch.manifest import DONE, FAILED, SKIPPED, ManifestIndex, ManifestWriter, read_manifest
@@ -30,6 +30,9 @@ from gptstudio.batch.options import (
 )
 from gptstudio.batch.work import BatchContext
 from gptstudio.core.progress import TaskState
+
+if TYPE_CHECKING:
+    from gptstudio.engines.base import EngineInfo
 
 #: ``on_record(record)``: called (from the batch's threads) after each file's record is written.
 RecordCallback = Callable[[dict[str, Any]], None]
@@ -288,11 +291,18 @@ def _remove_stale_temps(items: list[PlannedFile]) -> None:
                     pass
 
 
-def _variation_model(task: str) -> str | None:
-    """For a batch generate with no model named: the best installed model that can vary a picture
-    (the generate task's own default may be one that only makes new pictures)."""
-    if task != "generate":
-        return None
+def batch_models(task: str) -> list[EngineInfo]:
+    """The installed models a batch of ``task`` can use, best first. A batch generate varies each
+    picture, so only models that can vary one (the generate task's own list also has models that
+    only make new pictures); the Batch dialog offers the same list."""
     from gptstudio.models import registry
 
-    return next((i.id for i in registry.models_for("generate") if "variation" in i.uses), None)
+    models = registry.models_for(task)
+    return [i for i in models if "variation" in i.uses] if task == "generate" else models
+
+
+def _variation_model(task: str) -> str | None:
+    """For a batch generate with no model named: the best installed model that can vary a picture."""
+    if task != "generate":
+        return None
+    return next((i.id for i in batch_models(task)), None)

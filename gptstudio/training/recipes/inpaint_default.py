@@ -4,7 +4,8 @@ Run it as ``gptstudio train --recipe inpaint-default --data ../shared/data/train
 Random crops of the folder get random holes (free-form strokes, boxes and object blobs covering
 5–50 % of the crop, see ``gptstudio.training.hole_masks``); the generator fills them and learns from
 
-* an L1 reconstruction loss over the whole picture plus a heavier weight inside the hole;
+* an L1 reconstruction loss over the whole composited picture (known pixels put back, as
+  inference does) with a heavier weight inside the hole, and a small one on the raw output outside;
 * after a warm-up on L1 alone, a spectral-normalised patch discriminator with the hinge loss,
   mask-aware as in LaMa (patches outside the hole of a fake count as real), and feature matching
   on the discriminator's features. No loss needs pretrained weights we could not ship.
@@ -13,7 +14,9 @@ AdamW with a warm-up then cosine learning rate, bf16 autocast with fp32 master w
 hardware has bf16 units, small crops first and larger ones last, and an exponential moving average
 of the generator's weights, which is what gets exported (fp16 safetensors). Checkpoints (both
 networks, the EMA, both optimisers, the step and the random states) go to the user's checkpoint
-folder, written atomically, and ``--resume`` continues from the last one.
+folder, written atomically, and ``--resume`` continues from the last one. ``--init FILE`` starts
+from exported weights instead (the second stage that made the shipped v2: 256 px crops throughout,
+the discriminator from 10 % of the schedule).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 from gptstudio.core.errors import InvalidRequestError
 from gptstudio.core.paths import checkpoints_dir
 from gptstudio.engines.native.inpaint_arch import GIT, GITConfig, PatchDiscriminator
-from gptstudio.engines.native.inpaint_io import save
+from gptstudio.engines.native.inpaint_io import load, save
 from gptstudio.training.data import load_folder
 from gptstudio.training.events import Observer
 from gptstudio.training.hole_masks import random_hole
@@ -182,8 +185,6 @@ def train(opts: Options, log: Callable[[str], None] = print) -> dict[str, object
 
 def _init_from(gen: GIT, path: Path) -> None:
     """Load exported GIT weights into the recipe's generator; another shape is refused."""
-    from gptstudio.engines.native.inpaint_io import load
-
     start, _meta = load(path)
     if start.config != gen.config:
         raise InvalidRequestError(f"{path.name} is a {start.config} network, not the recipe's {gen.config}.")
