@@ -127,6 +127,7 @@ class BatchForm(QWidget):
         self.lora_strength.setToolTip("How strongly the LoRA applies: 0 not at all, 1 as trained")
         lora_row.addWidget(self.lora, 2)
         lora_row.addWidget(self.lora_strength, 1)
+        self.lora.currentIndexChanged.connect(self._lora_chosen)
         mask_row = QHBoxLayout()
         self.mask_kind = QComboBox(objectName="batchMaskKind")
         self.mask_kind.addItem("Mask folder", "dir")
@@ -217,11 +218,15 @@ class BatchForm(QWidget):
 
     def _update_rows(self) -> None:
         fill_loras(self.lora, self.model_combo.currentData() if self.task() == "generate" else None)
+        self._lora_chosen()
         shown = self.shown_rows()
         for key, row in self._rows.items():
             self.form.setRowVisible(row, key in shown)
         self.quality.setVisible(self.format_combo.currentData() in ("jpg", "webp", "same"))
         self.changed.emit()
+
+    def _lora_chosen(self) -> None:
+        self.lora_strength.setEnabled(self.lora.currentData() is not None)  # no strength without one
 
     def _mask_kind_changed(self) -> None:
         one = self.mask_kind.currentData() == "file"

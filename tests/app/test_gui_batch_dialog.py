@@ -199,7 +199,9 @@ def test_vary_a_folder_with_a_trained_lora(qtbot, dialog, monkeypatch, tmp_path)
     assert form.strength.value() < 1, "a variation keeps part of each picture"
     assert {"strength", "prompt", "seed", "lora"} <= form.shown_rows()
     form.prompt.setText("sks dog")
+    assert not form.lora_strength.isEnabled(), "no strength without a LoRA"
     form.lora.setCurrentIndex(form.lora.findData(lora))
+    assert form.lora_strength.isEnabled()
     form.lora_strength.setValue(0.7)
     form.seed.setValue(3)
     _wait_planned(qtbot, dialog, 2)
