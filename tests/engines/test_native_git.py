@@ -11,7 +11,7 @@ from gptstudio.core.errors import ModelError
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.native import shipped
 from gptstudio.engines.native.inpaint_arch import GIT, GITConfig, PatchDiscriminator
-from gptstudio.engines.native.inpaint_engine import GITEngine, size_requirements
+from gptstudio.engines.native.inpaint_engine import SHIFT, GITEngine, heal_seam, size_requirements
 from gptstudio.engines.native.inpaint_io import detect, load, save
 
 TINY = GITConfig(width=8, local_blocks=(1, 1, 2), global_blocks=2, global_heads=2)
@@ -94,23 +94,48 @@ def test_bf16_engine_is_close_to_fp32() -> None:
     assert np.abs(fp32 - bf16).max() < 0.05
 
 
-def test_self_ensemble_averages_the_mirrored_fill() -> None:
+def test_self_ensemble_averages_the_shifted_and_mirrored_fills() -> None:
     model = tiny_git()
     rgb = np.random.default_rng(2).random((32, 48, 3), dtype=np.float32)
     hole = np.zeros((32, 48), np.float32)
     hole[8:20, 10:30] = 1
-    two = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False, variants=2)
-    with torch.inference_mode():  # the picture, and the mirrored picture with the mirrored noise
-        noise = torch.from_numpy(np.random.default_rng(4).standard_normal((32, 48)).astype(np.float32))
-        x, m, n = (
-            torch.from_numpy(rgb).permute(2, 0, 1)[None],
-            torch.from_numpy(hole)[None, None],
-            noise[None, None],
-        )
-        plain = model(x, m, n)
-        mirrored = model(x.flip(-1), m.flip(-1), n.flip(-1)).flip(-1)
-        expected = ((plain + mirrored) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
-    both = two.inpaint(rgb, hole, seed=4, state=TaskState(), **SAMPLING)
+    engine = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False, variants=3, seam_band=0)
+    noise = np.random.default_rng(4).standard_normal((32 + SHIFT + 16, 48 + SHIFT + 16)).astype(np.float32)
+
+    def one(dy: int, dx: int, mirrored: bool) -> torch.Tensor:
+        """The network on the picture padded by dy/dx at the top/left and to a multiple of 16 at the
+        bottom/right, the noise at the same pixels."""
+        pad = ((dy, -(32 + dy) % 16), (dx, -(48 + dx) % 16))
+        image, m = np.pad(rgb, (*pad, (0, 0)), mode="reflect"), np.pad(hole, pad)
+        n = noise[SHIFT - dy : SHIFT - dy + m.shape[0], SHIFT - dx : SHIFT - dx + m.shape[1]]
+        x, mh, nz = (torch.from_numpy(np.ascontiguousarray(a)) for a in (image, m, n))
+        x, mh, nz = x.permute(2, 0, 1)[None], mh[None, None], nz[None, None]
+        if mirrored:
+            return model(x.flip(-1), mh.flip(-1), nz.flip(-1)).flip(-1)[0, :, dy : dy + 32, dx : dx + 48]
+        return model(x, mh, nz)[0, :, dy : dy + 32, dx : dx + 48]
+
+    with torch.inference_mode():
+        fills = [one(0, 0, False), one(SHIFT, SHIFT, False), one(0, 0, True)]
+        expected = (sum(fills) / 3).clamp(0, 1).permute(1, 2, 0).numpy()
+    got = engine.inpaint(rgb, hole, seed=4, state=TaskState(), **SAMPLING)
     inside = hole > 0
-    assert np.allclose(both[inside], expected[inside], atol=1e-5)
-    assert not torch.allclose(plain, mirrored, atol=1e-3), "the mirror is another fill"
+    assert np.allclose(got[inside], expected[inside], atol=1e-5)
+    assert not torch.allclose(fills[0], fills[1], atol=1e-3), "the shifted picture is another fill"
+    assert not torch.allclose(fills[0], fills[2], atol=1e-3), "the mirror is another fill"
+
+
+def test_the_seam_band_continues_the_rim_and_fades_into_the_fill() -> None:
+    """A fill that ignores its surroundings (black in a mid-grey picture with a vertical edge)
+    joins the rim through the band: next to the known pixels it carries their values, including
+    the edge running into the hole, and from the band's width on it is the network's fill."""
+    rgb = np.full((64, 64, 3), 0.5, np.float32)
+    rgb[:, 32:] = 0.8
+    hole = np.zeros((64, 64), np.float32)
+    hole[16:48, 8:56] = 1
+    fill = np.where(hole[..., None] > 0, 0.0, rgb).astype(np.float32)
+    healed = heal_seam(rgb, hole, fill, band=8)
+    assert np.array_equal(healed[hole == 0], rgb[hole == 0]), "known pixels stay as they were"
+    first = healed[16, 8:56, 0]  # the hole's first row, next to the known row above it
+    assert np.abs(first[:20] - 0.5 * 7 / 8).max() < 0.03 and np.abs(first[-12:] - 0.8 * 7 / 8).max() < 0.03
+    assert np.array_equal(healed[28:36, 20:44], fill[28:36, 20:44]), "deep inside: the fill itself"
+    assert np.array_equal(heal_seam(rgb, hole, fill, band=0), fill)

@@ -40,6 +40,10 @@ NS_INFO = EngineInfo(
 )
 
 
+#: Neighbourhood (pixels) each filled pixel is computed from, OpenCV's usual choice.
+RADIUS = 5
+
+
 class TeleaInpaint(InpaintEngine):
     info = INFO
     method = cv2.INPAINT_TELEA
@@ -61,10 +65,9 @@ class TeleaInpaint(InpaintEngine):
         hole = (mask > 0.5).astype(np.uint8) * 255
         if not hole.any():
             return rgb.copy()
-        radius = 5
         # cv2.inpaint works on 8-bit; the task composites the result only inside the mask, so the
         # untouched area keeps its full precision.
-        out = cv2.inpaint(to_uint8(rgb), hole, radius, self.method)
+        out = cv2.inpaint(to_uint8(rgb), hole, RADIUS, self.method)
         state.report(1.0, "Done")
         return out.astype(np.float32) / 255.0
 
