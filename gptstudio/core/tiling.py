@@ -37,15 +37,17 @@ class SizeRequirements:
         return h, w
 
 
-def pad_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Reflect-pad an ``H×W×C`` array on the bottom and right (edge-pad when too small to reflect)."""
+def pad_to(image: np.ndarray, height: int, width: int, top: int = 0, left: int = 0) -> np.ndarray:
+    """Reflect-pad an ``H×W×C`` array to ``height×width``: ``top`` rows and ``left`` columns before
+    it, the rest after (symmetric, then edge padding, when too small to reflect)."""
     h, w = image.shape[:2]
-    ph, pw = height - h, width - w
-    if ph == 0 and pw == 0:
+    bottom, right = height - h - top, width - w - left
+    if not (top or left or bottom or right):
         return image
-    pad = [(0, ph), (0, pw)] + [(0, 0)] * (image.ndim - 2)
-    mode = "reflect" if ph < h and pw < w else "symmetric"
-    if ph >= 2 * h or pw >= 2 * w:
+    pad = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
+    ys, xs = max(top, bottom), max(left, right)
+    mode = "reflect" if ys < h and xs < w else "symmetric"
+    if ys >= 2 * h or xs >= 2 * w:
         mode = "edge"
     return np.pad(image, pad, mode=mode)
 

@@ -19,6 +19,7 @@ import torch
 
 from gptstudio.core.imageio import to_uint8
 from gptstudio.core.progress import TaskState
+from gptstudio.core.tiling import pad_to
 from gptstudio.engines.base import EngineInfo, InpaintEngine
 from gptstudio.engines.classical.telea import RADIUS
 from gptstudio.engines.native.engine import place_network, size_requirements
@@ -133,12 +134,10 @@ class GITEngine(InpaintEngine):
         h, w = hole.shape
         m = self.model.config.multiple_of
         ph, pw = max(-(-(h + dy) // m) * m, 2 * m), max(-(-(w + dx) // m) * m, 2 * m)
-        pad = ((dy, ph - h - dy), (dx, pw - w - dx))
-        mode = "reflect" if max(dy, ph - h - dy) < h and max(dx, pw - w - dx) < w else "edge"
         planes = np.concatenate(
             [
-                np.pad(image, (*pad, (0, 0)), mode=mode),
-                np.pad(hole, pad)[..., None],
+                pad_to(image, ph, pw, top=dy, left=dx),
+                np.pad(hole, ((dy, ph - h - dy), (dx, pw - w - dx)))[..., None],
                 noise[SHIFT - dy : SHIFT - dy + ph, SHIFT - dx : SHIFT - dx + pw, None],
             ],
             axis=2,
