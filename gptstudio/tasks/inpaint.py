@@ -17,11 +17,12 @@ from gptstudio.core.errors import InvalidRequestError, MaskError
 from gptstudio.core.imagedata import ImageData
 from gptstudio.core.masks import check_mask_size, composite, dilate, feather, mask_from_alpha, nonzero_box
 from gptstudio.core.progress import TaskState
+from gptstudio.core.tiling import pad_to
 from gptstudio.engines.base import InpaintEngine
 from gptstudio.tasks.common import base_params, check_range, resolve_engine, timed
 from gptstudio.tasks.inpaint_seam import UPSAMPLED, match_seam_colour, restore_detail
 from gptstudio.tasks.masked import Box
-from gptstudio.tasks.native_size import CONTEXT, mask_window, working_size
+from gptstudio.tasks.native_size import CONTEXT, mask_window, reduced_hole, working_size
 from gptstudio.tasks.outpaint import check_extend, extend_canvas
 from gptstudio.tasks.requests import InpaintRequest, TaskResult
 
@@ -125,22 +126,25 @@ def _inpaint_window(
     sampling: dict[str, Any],
     device: str = "cpu",
 ) -> np.ndarray:
-    """Run the engine on ``window`` scaled to its working size, match the seam's colour, restore
-    detail if the window was scaled down; the full image with the window's result pasted back
-    (the caller composites through the feathered mask)."""
-    import cv2
-
+    """Run the engine on ``window`` (padded to the model's multiple, or scaled down to its working
+    size when larger), match the seam's colour, restore detail if the window was scaled down; the
+    full image with the window's result pasted back (the caller composites through the feathered
+    mask). Nothing under the hole reaches the model: a padded hole is mirrored with the picture,
+    and a scaled-down hole covers every pixel the resampling drew from it."""
     from gptstudio.engines.classical.lanczos import resize
 
     crop, crop_hole = np.ascontiguousarray(rgb[window.slices]), np.ascontiguousarray(hole[window.slices])
     h, w = crop.shape[:2]
-    run_w, run_h = working_size(w, h, native, multiple)
-    if (run_w, run_h) != (w, h):
-        crop = resize(crop, run_w, run_h)
-        small = cv2.resize(crop_hole, (run_w, run_h), interpolation=cv2.INTER_LINEAR)
-        crop_hole = (small > 0.5).astype(np.float32)
-    out = match_seam_colour(crop, engine.inpaint(crop, crop_hole, **sampling), crop_hole)
-    if out.shape[:2] != (h, w):
+    if w * h <= native * native:  # fits: padded to the model's multiple, never resampled
+        ph, pw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+        # The hole is padded by the picture's rule, or a mirrored piece of the object the user
+        # wants gone would be given to the model as a known pixel.
+        crop, crop_hole = pad_to(crop, ph, pw), pad_to(crop_hole[..., None], ph, pw)[..., 0]
+        out = match_seam_colour(crop, engine.inpaint(crop, crop_hole, **sampling), crop_hole)[:h, :w]
+    else:
+        run_w, run_h = working_size(w, h, native, multiple)
+        small, small_hole = resize(crop, run_w, run_h), reduced_hole(crop_hole, run_w, run_h)
+        out = match_seam_colour(small, engine.inpaint(small, small_hole, **sampling), small_hole)
         out = resize(out, w, h)
         if w / run_w >= UPSAMPLED:  # filled at a reduced scale: bring back detail and grain
             full = np.ascontiguousarray(rgb[window.slices])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from gptstudio.tasks.masked import Box, context_box
@@ -34,6 +35,22 @@ def working_size(width: int, height: int, native: int, multiple: int) -> tuple[i
     if native > 0 and width * height > native * native:
         scale = native / math.sqrt(width * height)
     return round_to(width * scale, multiple), round_to(height * scale, multiple)
+
+
+def reduced_hole(hole: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``hole`` (H×W, 1 = fill) at ``width×height`` for a picture resampled with Lanczos
+    (:func:`gptstudio.engines.classical.lanczos.resize`): every pixel whose resampling drew on a
+    hole pixel is a hole too (float 0/1).
+
+    Why: Lanczos reaches 3 pixels of its output scale (more where it enlarges), so thresholding a
+    resampled mask at one half would hand the model a rim of pixels still tinted by the object the
+    user wants gone, and the fill would continue it inward — a ghost of the object at the seam.
+    """
+    h, w = hole.shape
+    touched = cv2.resize((hole > 0.5).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA) > 0
+    reach = math.ceil(3 * max(1.0, width / w, height / h)) + 1
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(touched.astype(np.uint8), kernel).astype(np.float32)
 
 
 def _grow(lo: int, hi: int, want: int, limit: int) -> tuple[int, int]:

@@ -106,7 +106,7 @@ def test_self_ensemble_averages_the_shifted_and_mirrored_fills() -> None:
         """The network on the picture padded by dy/dx at the top/left and to a multiple of 16 at the
         bottom/right, the noise at the same pixels."""
         pad = ((dy, -(32 + dy) % 16), (dx, -(48 + dx) % 16))
-        image, m = np.pad(rgb, (*pad, (0, 0)), mode="reflect"), np.pad(hole, pad)
+        image, m = np.pad(rgb, (*pad, (0, 0)), mode="reflect"), np.pad(hole, pad, mode="reflect")
         n = noise[SHIFT - dy : SHIFT - dy + m.shape[0], SHIFT - dx : SHIFT - dx + m.shape[1]]
         x, mh, nz = (torch.from_numpy(np.ascontiguousarray(a)) for a in (image, m, n))
         x, mh, nz = x.permute(2, 0, 1)[None], mh[None, None], nz[None, None]
@@ -139,3 +139,20 @@ def test_the_seam_band_continues_the_rim_and_fades_into_the_fill() -> None:
     assert np.abs(first[:20] - 0.5 * 7 / 8).max() < 0.03 and np.abs(first[-12:] - 0.8 * 7 / 8).max() < 0.03
     assert np.array_equal(healed[28:36, 20:44], fill[28:36, 20:44]), "deep inside: the fill itself"
     assert np.array_equal(heal_seam(rgb, hole, fill, band=0), fill)
+
+
+def test_what_lies_under_the_hole_never_reaches_the_fill() -> None:
+    """A hole running off the picture's edges (where the engine pads to the network's multiple and
+    shifts by SHIFT): the object being removed must not come back through the padding, which
+    mirrors the picture, so the fill is the same whatever the hole covered."""
+    engine = GITEngine(tiny_git(), shipped.INPAINT_INFO, "cpu", bf16=False, seam_band=0)
+    rgb = np.random.default_rng(5).random((40, 52, 3), dtype=np.float32)  # padded to 48×64 inside
+    hole = np.zeros((40, 52), np.float32)
+    hole[:14, 30:] = 1  # touches the top and the right edge
+    hole[28:, :12] = 1  # and the bottom and the left edge
+    red, green = rgb.copy(), rgb.copy()
+    red[hole > 0] = (1.0, 0.0, 0.0)
+    green[hole > 0] = (0.0, 1.0, 0.0)
+    a = engine.inpaint(red, hole, seed=3, state=TaskState(), **SAMPLING)
+    b = engine.inpaint(green, hole, seed=3, state=TaskState(), **SAMPLING)
+    assert np.array_equal(a, b)

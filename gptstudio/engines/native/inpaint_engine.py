@@ -130,14 +130,17 @@ class GITEngine(InpaintEngine):
     ) -> np.ndarray:
         """One pass of the network on the picture padded by ``dy``/``dx`` at the top/left (and to
         the network's multiple at the bottom/right, reflecting the edges, which the network saw
-        as ordinary picture), mirrored if asked; the fill for the picture's own H×W×3 pixels."""
+        as ordinary picture, and the hole with them), mirrored if asked; the fill for the
+        picture's own H×W×3 pixels."""
         h, w = hole.shape
         m = self.model.config.multiple_of
         ph, pw = max(-(-(h + dy) // m) * m, 2 * m), max(-(-(w + dx) // m) * m, 2 * m)
         planes = np.concatenate(
             [
                 pad_to(image, ph, pw, top=dy, left=dx),
-                np.pad(hole, ((dy, ph - h - dy), (dx, pw - w - dx)))[..., None],
+                # The hole is padded by the same rule as the picture: a mirrored pixel of the hole is
+                # a hole too, or the object being removed would come back through the padding.
+                pad_to(hole[..., None], ph, pw, top=dy, left=dx),
                 noise[SHIFT - dy : SHIFT - dy + ph, SHIFT - dx : SHIFT - dx + pw, None],
             ],
             axis=2,

@@ -1,0 +1,59 @@
+"""The shipped inpainting Transformer (GIT) through the inpaint task: the default inpainter, a
+fill that continues its surroundings, and nothing of what the user painted over coming back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gptstudio import tasks
+from gptstudio.core.imagedata import from_array
+from gptstudio.engines.native import shipped
+from gptstudio.tasks import InpaintRequest
+from gptstudio.tasks.native_size import reduced_hole
+
+pytestmark = pytest.mark.skipif(
+    not shipped.INPAINT_WEIGHTS_FILE.is_file(), reason="shipped weights file is not in this checkout"
+)
+
+
+def _gradient(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([0.15 + 0.7 * x / w, 0.2 + 0.6 * y / h, 0.8 - 0.5 * (x + y) / (w + h)], axis=2)
+
+
+@pytest.mark.parametrize(
+    ("size", "box"),
+    [
+        ((150, 203), (slice(0, 60), slice(120, 203))),  # fits the working size: padded, hole at two edges
+        ((620, 700), (slice(150, 470), slice(200, 520))),  # larger: filled scaled down
+    ],
+)
+def test_nothing_under_the_hole_comes_back_in_the_fill(size: tuple[int, int], box: tuple[slice, ...]) -> None:
+    """Remove a red object or a green one from the same photo: the results are the same, so no
+    pixel of the object reached the model through padding or resampling."""
+    h, w = size
+    photo = _gradient(h, w) + np.random.default_rng(0).normal(0, 0.02, (h, w, 3)).astype(np.float32)
+    hole = np.zeros((h, w), np.float32)
+    hole[box] = 1
+    results = []
+    for colour in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
+        rgb = np.clip(photo, 0, 1)
+        rgb[hole > 0] = colour
+        request = InpaintRequest(image=from_array(rgb), mask=hole, seed=2, grow=0, feather=0)
+        results.append(tasks.run(request).image.rgb)
+    assert np.array_equal(results[0], results[1])
+
+
+def test_a_reduced_hole_covers_every_pixel_the_resampling_drew_from_it() -> None:
+    from gptstudio.engines.classical.lanczos import resize
+
+    hole = np.zeros((300, 410), np.float32)
+    hole[100:180, 150:260] = 1
+    for size in ((205, 150), (176, 128), (400, 304)):
+        small = reduced_hole(hole, *size)
+        a, b = np.zeros((300, 410, 3), np.float32), np.zeros((300, 410, 3), np.float32)
+        b[hole > 0] = 1.0
+        differs = np.abs(resize(a, *size) - resize(b, *size)).max(axis=2) > 0
+        assert small[differs].all(), f"a pixel tinted by the hole is not in the reduced hole at {size}"
+        assert small.mean() < 3 * differs.mean(), "and the reduced hole is not much larger"
