@@ -11,7 +11,8 @@ from gptstudio.core.errors import ModelError
 from gptstudio.core.progress import TaskState
 from gptstudio.engines.native import shipped
 from gptstudio.engines.native.inpaint_arch import GIT, GITConfig, PatchDiscriminator
-from gptstudio.engines.native.inpaint_engine import SHIFT, GITEngine, heal_seam, size_requirements
+from gptstudio.engines.native.inpaint_engine import SHIFT, GITEngine, size_requirements
+from gptstudio.engines.native.inpaint_finish import heal_seam
 from gptstudio.engines.native.inpaint_io import detect, load, save
 
 TINY = GITConfig(width=8, local_blocks=(1, 1, 2), global_blocks=2, global_heads=2)
@@ -99,7 +100,7 @@ def test_self_ensemble_averages_the_shifted_and_mirrored_fills() -> None:
     rgb = np.random.default_rng(2).random((32, 48, 3), dtype=np.float32)
     hole = np.zeros((32, 48), np.float32)
     hole[8:20, 10:30] = 1
-    engine = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False, variants=3, seam_band=0)
+    engine = GITEngine(model, shipped.INPAINT_INFO, "cpu", bf16=False, variants=3, seam_band=0, settled=False)
     noise = np.random.default_rng(4).standard_normal((32 + SHIFT + 16, 48 + SHIFT + 16)).astype(np.float32)
 
     def one(dy: int, dx: int, mirrored: bool) -> torch.Tensor:

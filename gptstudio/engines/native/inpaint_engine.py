@@ -13,19 +13,17 @@ the CPU; fp32 elsewhere.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
-from gptstudio.core.imageio import to_uint8
 from gptstudio.core.progress import TaskState
 from gptstudio.core.tiling import pad_to
 from gptstudio.engines.base import EngineInfo, InpaintEngine
-from gptstudio.engines.classical.telea import RADIUS
 from gptstudio.engines.native.engine import place_network, size_requirements
 from gptstudio.engines.native.inpaint_arch import GIT
+from gptstudio.engines.native.inpaint_finish import SEAM_BAND, heal_seam, rim_fill, settle
 
-__all__ = ["DEFAULT_VARIANTS", "SEAM_BAND", "VARIANTS", "GITEngine", "heal_seam", "size_requirements"]
+__all__ = ["DEFAULT_VARIANTS", "VARIANTS", "GITEngine", "size_requirements"]
 
 
 #: Offset (pixels) of the shifted variants: half the period of the faint 8-pixel grid the network
@@ -42,31 +40,6 @@ VARIANTS = ((0, 0, False), (SHIFT, SHIFT, False), (0, 0, True), (SHIFT, SHIFT, T
 #: Variants used by default: all four (four times the time of one pass, about 1 s at 512² on a
 #: 2-core CPU); the first two alone give most of the gain (19.50 dB) at half the time.
 DEFAULT_VARIANTS = 4
-#: Width (network pixels) of the band inside the hole over which the fill fades in from the
-#: Navier–Stokes continuation of the rim. Chosen on McMaster and CBSD432 photos (not the
-#: benchmark's CBSD68) with the benchmark's mask generator: PSNR inside the hole peaks at 6-8 px.
-SEAM_BAND = 8
-
-
-def heal_seam(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, band: int = SEAM_BAND) -> np.ndarray:
-    """``fill`` with its first ``band`` pixels inside the hole faded in from OpenCV's Navier–Stokes
-    fill (weight 1 - d/band at distance d from the known pixels, 0 from ``band`` on).
-
-    Why: the network's fill is right about what lies inside a hole but weakest in its first pixels,
-    where it has to join the rim's lines exactly (the pixel-unshuffled network blurs that join);
-    Navier–Stokes continues the rim's isophotes and is most accurate exactly there, and poorest deep
-    inside. Fading one into the other measured +0.05-0.2 dB and +0.013-0.022 SSIM inside the hole
-    over the network alone, more for smaller holes.
-    ``image``/``fill``: H×W×3 float 0..1; ``hole``: H×W (1 = fill).
-    """
-    inside = (hole > 0.5).astype(np.uint8)
-    if band <= 0 or inside.all() or not inside.any():
-        return fill
-    rim = cv2.inpaint(to_uint8(image), inside * 255, RADIUS, cv2.INPAINT_NS).astype(np.float32) / 255.0
-    w = np.clip(cv2.distanceTransform(inside, cv2.DIST_L2, 3) / float(band), 0.0, 1.0)[..., None]
-    return np.where(inside[..., None] > 0, rim + w * (fill - rim), fill).astype(np.float32, copy=False)
-
-
 class GITEngine(InpaintEngine):
     """A :class:`GIT` network on a device, serving ``inpaint`` (and outpaint through it)."""
 
@@ -78,11 +51,13 @@ class GITEngine(InpaintEngine):
         bf16: bool | None = None,
         variants: int = DEFAULT_VARIANTS,
         seam_band: int = SEAM_BAND,
+        settled: bool = True,
     ) -> None:
         if not 1 <= variants <= len(VARIANTS):
             raise ValueError(f"variants must be 1..{len(VARIANTS)}")
         self.variants = variants
         self.seam_band = seam_band
+        self.settled = settled
         self.info = info
         self.device = device
         self.model, self.dtype = place_network(model, info, device, bf16)
@@ -119,7 +94,10 @@ class GITEngine(InpaintEngine):
                 y += self._fill(image, hole, noise, dy, dx, mirrored)
                 state.check()
         y = np.clip(y / self.variants, 0.0, 1.0, out=y)
-        out = heal_seam(image, hole, y, self.seam_band)
+        rim = rim_fill(image, hole > 0.5) if self.seam_band > 0 or self.settled else None
+        out = heal_seam(image, hole, y, self.seam_band, rim)
+        if self.settled:
+            out = np.clip(settle(image, hole, out, rim), 0.0, 1.0)
         state.report(1.0, "Done")
         # Outside the hole the network's output means nothing (it was trained to fill the hole):
         # the picture's own pixels go back, so the seam colour match compares real pixels with the fill.
