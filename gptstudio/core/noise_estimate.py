@@ -14,8 +14,9 @@ import numpy as np
 MAX_SAMPLES = 1_000_000
 
 
-def estimate_noise_sigma(rgb: np.ndarray) -> float:
-    """The standard deviation of white noise in ``rgb`` (float in [0, 1]), in 8-bit levels.
+def estimate_noise_sigma(rgb: np.ndarray, where: np.ndarray | None = None) -> float:
+    """The standard deviation of white noise in ``rgb`` (float in [0, 1]), in 8-bit levels; with
+    ``where`` (H×W bool), only from the 2×2 blocks wholly inside it (0.0 if there are none).
 
     The finest diagonal Haar wavelet coefficients, ``(a - b - c + d) / 2`` over each 2×2 block,
     are almost pure noise in a photo (edges and texture are sparse there); their median absolute
@@ -31,6 +32,12 @@ def estimate_noise_sigma(rgb: np.ndarray) -> float:
     blocks = x[:h, :w]
     a, b = blocks[0::2, 0::2][::step, ::step], blocks[0::2, 1::2][::step, ::step]
     c, d = blocks[1::2, 0::2][::step, ::step], blocks[1::2, 1::2][::step, ::step]
-    diagonal = (a - b - c + d) * 0.5 * 255.0
-    sigmas = [float(np.median(np.abs(diagonal[:, :, k]))) / 0.6745 for k in range(diagonal.shape[2])]
+    diagonal = ((a - b - c + d) * 0.5 * 255.0).reshape(-1, x.shape[2])
+    if where is not None:
+        m = np.asarray(where, dtype=bool)[:h, :w]
+        whole = m[0::2, 0::2] & m[0::2, 1::2] & m[1::2, 0::2] & m[1::2, 1::2]
+        diagonal = diagonal[whole[::step, ::step].reshape(-1)]
+        if not len(diagonal):
+            return 0.0
+    sigmas = [float(np.median(np.abs(diagonal[:, k]))) / 0.6745 for k in range(diagonal.shape[1])]
     return float(np.mean(sigmas))

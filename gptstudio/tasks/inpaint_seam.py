@@ -91,7 +91,8 @@ def restore_detail(
     if ring.any():
         ry, rx = np.nonzero(ring)
         sy0, sy1, sx0, sx1 = ry.min(), ry.max() + 1, rx.min(), rx.max() + 1
-        sigma = estimate_noise_sigma(np.ascontiguousarray(known[sy0:sy1, sx0:sx1]))
+        # Measured on the ring alone: what lay under the hole must not set the fill's grain.
+        sigma = estimate_noise_sigma(known[sy0:sy1, sx0:sx1], where=ring[sy0:sy1, sx0:sx1] > 0)
         if sigma > 0.5:
             grain = np.random.default_rng(seed).standard_normal(out.shape).astype(np.float32)
             out += grain * (sigma / 255.0) * (hole > 0.5)[..., None]

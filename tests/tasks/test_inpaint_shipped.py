@@ -86,3 +86,25 @@ def test_a_reduced_hole_covers_every_pixel_the_resampling_drew_from_it() -> None
         differs = np.abs(resize(a, *size) - resize(b, *size)).max(axis=2) > 0
         assert small[differs].all(), f"a pixel tinted by the hole is not in the reduced hole at {size}"
         assert small.mean() < 3 * differs.mean(), "and the reduced hole is not much larger"
+
+
+def test_the_grain_given_to_a_reduced_fill_is_measured_around_the_hole_only() -> None:
+    """A fill made at a reduced scale gets grain of the surroundings' noise level: the noise of
+    the object being removed must not set it."""
+    from gptstudio.core.noise_estimate import estimate_noise_sigma
+    from gptstudio.core.progress import TaskState
+    from gptstudio.tasks.inpaint_seam import restore_detail
+
+    rng = np.random.default_rng(4)
+    photo = np.clip(0.5 + rng.normal(0, 3 / 255, (96, 128, 3)), 0, 1).astype(np.float32)
+    hole = np.zeros((96, 128), np.float32)
+    hole[24:72, 32:96] = 1
+    noisy_object = photo.copy()
+    noisy_object[hole > 0] = np.clip(0.5 + rng.normal(0, 40 / 255, noisy_object[hole > 0].shape), 0, 1)
+    fill = np.where(hole[..., None] > 0, 0.5, photo).astype(np.float32)
+    a = restore_detail(photo, fill, hole, 1, TaskState())
+    b = restore_detail(noisy_object, fill, hole, 1, TaskState())
+    assert np.array_equal(a, b)
+    assert estimate_noise_sigma(noisy_object, where=hole == 0) == pytest.approx(3.0, abs=0.6)
+    box, ring = noisy_object[12:84, 20:108], hole[12:84, 20:108] == 0  # the hole and 12 px around it
+    assert estimate_noise_sigma(box) > 2 * estimate_noise_sigma(box, where=ring)
