@@ -147,9 +147,8 @@ def _inpaint_window(
         out = match_seam_colour(small, engine.inpaint(small, small_hole, **sampling), small_hole)
         out = resize(out, w, h)
         if w / run_w >= UPSAMPLED:  # filled at a reduced scale: bring back detail and grain
-            full = np.ascontiguousarray(rgb[window.slices])
             seed, state = sampling["seed"], sampling["state"]
-            out = restore_detail(full, out, hole[window.slices], seed, state, device)
+            out = restore_detail(crop, out, crop_hole, seed, state, device)
     filled = rgb.copy()
     filled[window.slices] = out
     return filled

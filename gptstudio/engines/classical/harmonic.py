@@ -33,6 +33,16 @@ def _mean(u: np.ndarray) -> np.ndarray:
     return cv2.filter2D(u, -1, _KERNEL, borderType=cv2.BORDER_REPLICATE).reshape(u.shape)
 
 
+def _halve(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``a`` (H×W×C) averaged down to ``size`` (width, height), keeping its channel axis."""
+    return cv2.resize(a, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+
+
+def _double(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` brought back up, bilinearly, to ``like``'s shape."""
+    return cv2.resize(a, (like.shape[1], like.shape[0]), interpolation=cv2.INTER_LINEAR).reshape(like.shape)
+
+
 def _correction(residual: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``e`` with ``e - mean(e) = residual`` inside ``hole`` and 0 elsewhere: a multigrid V-cycle
     (Jacobi sweeps, the rest solved on a grid half the size, sweeps again)."""
@@ -50,14 +60,12 @@ def _correction(residual: np.ndarray, hole: np.ndarray) -> np.ndarray:
     # Only a coarse cell wholly in the hole is unknown; the rest anchor the correction at 0. (Also
     # counting partly covered cells makes the coarse hole larger than the fine one, its correction
     # too large, and the cycles run away.)
-    covered = cv2.resize(hole[..., 0].astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    coarse_hole = covered[..., None] > 0.999
+    coarse_hole = _halve(hole.astype(np.float32), size) > 0.999
     if not coarse_hole.any() or coarse_hole.all():
         return e.astype(np.float32, copy=False)
     # The coarse grid's spacing is twice the fine one's, so its equation carries 4× the residual.
-    coarse_left = 4.0 * cv2.resize(left, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-    coarse = _correction(coarse_left.astype(np.float32), coarse_hole)
-    e = e + np.where(hole, cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR).reshape(e.shape), 0.0)
+    coarse = _correction((4.0 * _halve(left, size)).astype(np.float32), coarse_hole)
+    e = e + np.where(hole, _double(coarse, e), 0.0)
     for _ in range(SWEEPS):
         e = np.where(hole, _mean(e) + residual, 0.0)
     return e.astype(np.float32, copy=False)
@@ -74,10 +82,9 @@ def _start(known: np.ndarray, hole: np.ndarray) -> np.ndarray:
         return np.where(hole, mean.astype(np.float32), known)
     size = ((w + 1) // 2, (h + 1) // 2)
     weight = (~hole).astype(np.float32)
-    area = cv2.resize(weight[..., 0], size, interpolation=cv2.INTER_AREA)[..., None]
-    total = cv2.resize(known * weight, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+    area, total = _halve(weight, size), _halve(known * weight, size)
     coarse = _start((total / np.maximum(area, 1e-6)).astype(np.float32), area < 1e-6)
-    u = np.where(hole, cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR).reshape(known.shape), known)
+    u = np.where(hole, _double(coarse, known), known)
     for _ in range(SWEEPS):
         u = np.where(hole, _mean(u), known)
     return u

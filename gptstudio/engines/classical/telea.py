@@ -44,6 +44,14 @@ NS_INFO = EngineInfo(
 RADIUS = 5
 
 
+def opencv_fill(rgb: np.ndarray, hole: np.ndarray, method: int = cv2.INPAINT_TELEA) -> np.ndarray:
+    """``rgb`` (float 0..1) with the pixels where ``hole`` is true filled by ``cv2.inpaint``'s
+    ``method``, as float 0..1. cv2.inpaint works on 8-bit; callers composite the result only inside
+    the hole, so the untouched area keeps its full precision."""
+    filled = cv2.inpaint(to_uint8(rgb), np.asarray(hole, dtype=bool).astype(np.uint8) * 255, RADIUS, method)
+    return filled.astype(np.float32) / 255.0
+
+
 class TeleaInpaint(InpaintEngine):
     info = INFO
     method = cv2.INPAINT_TELEA
@@ -62,14 +70,12 @@ class TeleaInpaint(InpaintEngine):
         state: TaskState,
     ) -> np.ndarray:
         state.report(0.0, "Filling the masked area")
-        hole = (mask > 0.5).astype(np.uint8) * 255
+        hole = mask > 0.5
         if not hole.any():
             return rgb.copy()
-        # cv2.inpaint works on 8-bit; the task composites the result only inside the mask, so the
-        # untouched area keeps its full precision.
-        out = cv2.inpaint(to_uint8(rgb), hole, RADIUS, self.method)
+        out = opencv_fill(rgb, hole, self.method)
         state.report(1.0, "Done")
-        return out.astype(np.float32) / 255.0
+        return out
 
 
 class NavierStokesInpaint(TeleaInpaint):

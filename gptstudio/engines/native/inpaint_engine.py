@@ -6,9 +6,11 @@ edges, which the network saw as ordinary picture), draws the noise channel from 
 different seeds, different fills where the surroundings leave the content open — and runs the
 network on the picture, a copy shifted by half the period of its faint 8-pixel grid and the
 mirror images of both, averaging the fills (the self-ensemble). The band of the fill next to the
-known pixels is then healed with a classical continuation of them (``heal_seam``). bf16 on CPUs
-with bf16 units (``GPTSTUDIO_CPU_BF16=0`` turns it off) and on GPUs, with the input kept fp32 on
-the CPU; fp32 elsewhere.
+known pixels is then healed with a classical continuation of them (``heal_seam``), and the fill's
+broad shading is settled toward the harmonic fill of the rim, entirely where the surroundings are
+smooth (``settle``; both in ``inpaint_finish``). bf16 on CPUs with bf16 units
+(``GPTSTUDIO_CPU_BF16=0`` turns it off) and on GPUs, with the input kept fp32 on the CPU; fp32
+elsewhere.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ VARIANTS = ((0, 0, False), (SHIFT, SHIFT, False), (0, 0, True), (SHIFT, SHIFT, T
 #: Variants used by default: all four (four times the time of one pass, about 1 s at 512² on a
 #: 2-core CPU); the first two alone give most of the gain (19.50 dB) at half the time.
 DEFAULT_VARIANTS = 4
+
+
 class GITEngine(InpaintEngine):
     """A :class:`GIT` network on a device, serving ``inpaint`` (and outpaint through it)."""
 

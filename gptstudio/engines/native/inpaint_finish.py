@@ -13,9 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gptstudio.core.imageio import to_uint8
 from gptstudio.engines.classical.harmonic import harmonic_fill
-from gptstudio.engines.classical.telea import RADIUS
+from gptstudio.engines.classical.telea import RADIUS, opencv_fill
 
 __all__ = ["SEAM_BAND", "heal_seam", "rim_fill", "settle", "smoothness"]
 
@@ -40,8 +39,7 @@ LOW_SIGMA, LOW_PULL = 16.0, 0.5
 
 def rim_fill(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """OpenCV's Navier–Stokes continuation of the rim into the hole (float 0..1)."""
-    filled = cv2.inpaint(to_uint8(image), inside.astype(np.uint8) * 255, RADIUS, cv2.INPAINT_NS)
-    return filled.astype(np.float32) / 255.0
+    return opencv_fill(image, inside > 0, cv2.INPAINT_NS)
 
 
 def heal_seam(
